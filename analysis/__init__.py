@@ -1,0 +1,1 @@
+"""Reading sweep results, selecting the learning rate the zero-shot way, tables and plots."""

@@ -1,0 +1,5 @@
+import sys
+
+from xlsearch.cli import main
+
+sys.exit(main())
