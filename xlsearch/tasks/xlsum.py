@@ -1,0 +1,44 @@
+"""XL-Sum: abstractive news summarization, article -> one-sentence summary, scored by ROUGE.
+
+Rows have the XL-Sum columns ``id, url, title, summary, text``, both in local JSON Lines files
+and in the hub dataset ``csebuetnlp/xlsum`` (one configuration per language, e.g. ``english``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xlsearch.languages import LANGUAGES, get_language
+from xlsearch.tasks.base import DataError, Example, Task, read_json_rows
+
+HUB_ID = "csebuetnlp/xlsum"
+
+
+class XLSumTask(Task):
+    name = "xlsum"
+    objective_metric = "rougeL"
+    metric_names = ("rouge1", "rouge2", "rougeL")
+    default_split = "test"
+    required_fields = ("id", "text", "summary")
+
+    def hub_config(self, hub: str, lang: str) -> str | None:
+        """XL-Sum's configuration for ``lang`` (``en`` -> ``english``) from the language table."""
+        config = get_language(lang).xlsum
+        if config is None:
+            known = ", ".join(sorted(code for code, row in LANGUAGES.items() if row.xlsum))
+            raise DataError(
+                f"XL-Sum has no configuration for language {lang!r} on {hub!r}; give `config:` "
+                f"or a local `path:`, or use one of: {known}"
+            )
+        return config
+
+    def read_local_rows(self, path: Path) -> list[dict[str, Any]]:
+        return read_json_rows(path)
+
+    def example_from_row(self, row: dict[str, Any], lang: str) -> Example:
+        return Example(id=str(row["id"]), lang=lang, input_text=row["text"], targets=(row["summary"],))
+
+    def metric_scores(self, predictions: list[str], examples: list[Example], lang: str) -> dict[str, float]:
+        from xlsearch.metrics import rouge_scores  # lazy: metrics pulls in tokenizers for ROUGE
+
+        return rouge_scores(predictions, [ex.targets[0] for ex in examples], lang)
