@@ -38,6 +38,103 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _load_spec_or_fail(path: str):
+    from xlsearch.spec import SpecError, load_spec
+
+    try:
+        return load_spec(path)
+    except SpecError as err:
+        raise UsageError(str(err)) from None
+
+
+def trial_params_from_sets(spec, sets: list[str]):
+    """TrialParams from ``--set key=value`` pairs; unset values default to the spec's first
+    choice (the geometric middle of an LR range)."""
+    import math
+
+    import yaml
+
+    from xlsearch.methods import METHODS
+    from xlsearch.spec import Range
+    from xlsearch.training.params import TrialParams
+
+    values: dict = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. lr=3e-4")
+        key = "intermediate_tuning" if key == "it" else key
+        values[key] = yaml.safe_load(raw)
+    lr = spec.search.lr
+    default_lr = math.sqrt(lr.low * lr.high) if isinstance(lr, Range) else lr[0]
+    method = values.pop("method", next(iter(spec.search.methods)))
+    if method not in METHODS:
+        raise UsageError(f"--set method={method!r}: known methods: {', '.join(METHODS)}")
+    labels = ["none" if o == "none" else o.label for o in spec.search.intermediate_tuning]
+    it = values.pop("intermediate_tuning", labels[0])
+    if it not in labels:
+        raise UsageError(f"--set intermediate_tuning={it!r}: the spec's settings are: {', '.join(labels)}")
+    try:
+        lr_value = float(values.pop("lr", default_lr))
+    except (TypeError, ValueError):
+        raise UsageError("--set lr: expected a number, e.g. lr=3e-4") from None
+    method_params = {}
+    for key, value in values.items():
+        name, _, param = key.partition(".")
+        if name != method or param not in METHODS[method].params:
+            known = ", ".join(f"{method}.{p}" for p in METHODS[method].params)
+            raise UsageError(f"--set {key}: not a parameter of this trial; known: lr, method, "
+                             f"intermediate_tuning{', ' + known if known else ''}")
+        if not METHODS[method].params[param].is_valid(value):
+            raise UsageError(f"--set {key}={value!r}: {METHODS[method].params[param].allowed()}")
+        method_params[param] = value
+    try:
+        return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it)
+    except ValueError as err:
+        raise UsageError(f"--set: {err}") from None
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    import json
+    import shutil
+    import time
+    from pathlib import Path
+
+    from xlsearch.report import language_table
+    from xlsearch.tasks import get_task
+
+    spec = _load_spec_or_fail(args.spec)
+    params = trial_params_from_sets(spec, args.set or [])
+    out = Path(args.output) if args.output else spec.sweep_dir / "manual_trials" / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--output {out}: folder exists and is not empty")
+
+    from xlsearch.training.loop import objective_name, run_trial
+
+    objective = objective_name(spec)
+    print(f"trial: {params.label()} on {spec.model}, {spec.task} "
+          f"({spec.training.rounds} rounds x {spec.training.steps_per_round} steps)")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def report(metrics, checkpoint, samples):
+        with open(out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(metrics) + "\n")
+        (out / "samples.json").write_text(json.dumps(samples, ensure_ascii=False, indent=1))
+        if any(checkpoint.iterdir()):
+            shutil.rmtree(out / "checkpoint", ignore_errors=True)
+            shutil.copytree(checkpoint, out / "checkpoint")
+        print(f"round {metrics['round']}/{spec.training.rounds}: loss {metrics['train/loss']:.3f}  "
+              f"{objective} {metrics.get(objective, float('nan')):.1f}  "
+              f"target wrong-language {metrics.get('target_mean/wrong_language_rate', float('nan')):.2f}", flush=True)
+
+    result = run_trial(spec, params, report=report, progress=not args.quiet)
+    last = result.history[-1] if result.history else {}
+    print()
+    print(language_table(last, spec.source_languages, spec.target_languages, get_task(spec.task).metric_names))
+    print(f"\nstatus: {result.status} after {result.rounds_done} rounds; metrics, samples and checkpoint in {out}")
+    return 0 if result.status == "completed" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlsearch",
@@ -48,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check sweep specs; exit 2 on the first problem of each")
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("trial", help="run one trial without Ray and print its per-language table")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="lr=3e-4, method=adapters, adapters.rank=8, intermediate_tuning=none (repeatable)")
+    p.add_argument("--output", metavar="DIR", help="where metrics, samples and the last checkpoint go "
+                   "(default: SWEEP_DIR/manual_trials/TIMESTAMP)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_trial)
     return parser
 
 

@@ -391,8 +391,10 @@ def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
                                 f"no such file (relative paths start at {spec.base_dir})")
             if src.builtin is not None and src.builtin not in BUILTIN_DATASETS:
                 raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")
-            if src.hub is None and (src.config or src.split):
-                raise SpecError(f"{field}.config", src.config or src.split, "config/split go with hub only")
+            if src.hub is None and src.config:
+                raise SpecError(f"{field}.config", src.config, "config goes with hub only")
+            if src.path is not None and src.split:
+                raise SpecError(f"{field}.split", src.split, "split goes with hub or builtin only")
     for lang in spec.source_languages + sorted(extra_train_languages):
         for split in ("train", "dev") if lang in spec.source_languages else ("train",):
             if not _has_data(spec, lang, split):
@@ -424,6 +426,25 @@ def data_source(spec: SweepSpec, lang: str, split: str) -> DataSourceSpec | None
     """The spec's source for (language, split), falling back to the hub's default."""
     given = spec.data.get(lang, {}).get(split)
     return given if given is not None else default_hub_source(spec.task, lang, split)
+
+
+# The builtin datasets' split that serves each spec split when the spec names none: training
+# and unlabeled text never come from the examples that are scored.
+_BUILTIN_SPLIT = {"train": "train", "dev": "validation", "unlabeled": "train"}
+
+
+def task_source(spec: SweepSpec, lang: str, split: str):
+    """The tasks' DataSource for (language, split), paths resolved; None where there is none."""
+    from xlsearch.tasks.base import DataSource
+
+    src = data_source(spec, lang, split)
+    if src is None:
+        return None
+    if src.path is not None:
+        return DataSource(path=str(spec.resolve_path(src.path)))
+    if src.builtin is not None:
+        return DataSource(builtin=src.builtin, split=src.split or _BUILTIN_SPLIT[split])
+    return DataSource(hub=src.hub, config=src.config, split=src.split)
 
 
 def _has_data(spec: SweepSpec, lang: str, split: str) -> bool:

@@ -1,0 +1,125 @@
+"""One eval round: generate on each language's dev examples and score what came out.
+
+Metric names are stable and flat, as MLflow and Tune want them:
+- ``source_dev/<metric>``: mean over the source languages (the search objective is
+  ``source_dev/rougeL`` or ``source_dev/f1``),
+- ``target/<lang>/<metric>`` for the task metrics of each target language,
+- ``target/<lang>/{wrong_language_rate, empty_rate, undetermined_rate, rudiment_rate, lid_n}``
+  (``lid_n``: outputs the language rates were computed on; for QA only examples whose reference
+  answer is identifiably in the language count, as in the study),
+- ``target_mean/<metric>`` and ``target_mean/wrong_language_rate`` over target languages.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from xlsearch import metrics as M
+from xlsearch.languages import fasttext_label
+from xlsearch.models import Seq2SeqCodec
+from xlsearch.tasks.base import Example, Task
+from xlsearch.training.batches import length_sorted_batches, pad_batch
+
+SENTINEL = re.compile(r"<extra_id_\d+>")  # mT5 pretraining sentinels
+
+
+@dataclass
+class Generations:
+    lang: str
+    examples: list[Example]
+    predictions: list[str]  # special tokens removed: what is scored
+    raw: list[str]  # mT5 sentinels kept: what the rudiment rate looks at
+
+
+@torch.no_grad()
+def generate(model, codec: Seq2SeqCodec, examples: Sequence[Example], lang: str, *, max_input_length: int,
+             max_new_tokens: int, batch_size: int, num_beams: int = 1, device: torch.device | str = "cpu",
+             autocast_dtype: torch.dtype | None = None) -> Generations:
+    """Greedy or beam generation in ``lang``, in length-sorted batches; outputs in input order."""
+    inputs = codec.encode([ex.input_text for ex in examples], lang, max_input_length)
+    forced_bos = codec.forced_bos_token_id(lang)
+    predictions: list[str] = [""] * len(inputs)
+    raw: list[str] = [""] * len(inputs)
+    was_training = model.training
+    model.eval()
+    autocast = (torch.autocast(device_type=torch.device(device).type, dtype=autocast_dtype)
+                if autocast_dtype is not None else contextlib.nullcontext())
+    try:
+        for idx in length_sorted_batches(inputs, batch_size):
+            batch = {k: v.to(device) for k, v in pad_batch([inputs[i] for i in idx], None, codec.pad_token_id).items()}
+            kwargs = dict(max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False)
+            if forced_bos is not None:
+                kwargs["forced_bos_token_id"] = forced_bos
+            with autocast:
+                out = model.generate(**batch, **kwargs)
+            out = out.cpu().tolist()
+            for i, text, text_raw in zip(idx, codec.decode(out), codec.decode_keep_sentinels(out)):
+                predictions[i], raw[i] = text, text_raw
+    finally:
+        model.train(was_training)
+    return Generations(lang, list(examples), predictions, raw)
+
+
+def language_rates(task: Task, gens: Generations) -> dict[str, float]:
+    """Wrong-language, empty, undetermined and rudiment rates of one language's outputs.
+
+    Empty and rudiment rates count every output. Language id needs a fastText label for the
+    language (NaN otherwise) and, for QA, looks only at the examples whose reference answer is
+    itself identifiably in the language (the study's filter); ``lid_n`` says how many.
+    """
+    n = len(gens.raw)
+    rates = {
+        "empty_rate": sum(not t.strip() for t in gens.raw) / n if n else math.nan,
+        "rudiment_rate": sum(bool(SENTINEL.search(t)) for t in gens.raw) / n if n else math.nan,
+        "wrong_language_rate": math.nan,
+        "undetermined_rate": math.nan,
+        "lid_n": 0.0,
+    }
+    if fasttext_label(gens.lang) is None or not n:
+        return rates
+    kept = gens.raw
+    if task.name == "xquad":
+        mask = M.qa_language_mask([list(ex.targets) for ex in gens.examples], gens.lang)
+        kept = [r for r, keep in zip(gens.raw, mask) if keep]
+    if kept:
+        found = M.generation_language_rates(kept, gens.lang)
+        rates["wrong_language_rate"] = float(found["wrong_language_rate"])
+        rates["undetermined_rate"] = float(found["undetermined_rate"])
+        rates["lid_n"] = float(len(kept))
+    return rates
+
+
+def score_round(task: Task, source: list[Generations], targets: list[Generations]) -> dict[str, float]:
+    """The flat metrics dict of one eval round (see the module docstring for the names)."""
+    out: dict[str, float] = {}
+    per_source = [task.score(g.predictions, g.examples) for g in source]
+    for name in task.metric_names:
+        out[f"source_dev/{name}"] = _mean([s[name] for s in per_source])
+    source_rates = [language_rates(task, g) for g in source]
+    out["source_dev/wrong_language_rate"] = _mean([r["wrong_language_rate"] for r in source_rates])
+    for g in targets:
+        for name, value in task.score(g.predictions, g.examples).items():
+            out[f"target/{g.lang}/{name}"] = value
+        for name, value in language_rates(task, g).items():
+            out[f"target/{g.lang}/{name}"] = value
+    for name in (*task.metric_names, "wrong_language_rate"):
+        out[f"target_mean/{name}"] = _mean([out[f"target/{g.lang}/{name}"] for g in targets])
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def sample_generations(gens: Sequence[Generations], n: int) -> list[dict[str, str]]:
+    """The first ``n`` outputs of each language with their inputs and references, for a look."""
+    return [
+        {"lang": g.lang, "id": ex.id, "input": ex.input_text[:300], "reference": ex.targets[0], "output": raw}
+        for g in gens for ex, raw in list(zip(g.examples, g.raw))[:n]
+    ]

@@ -1,0 +1,133 @@
+"""Intermediate tuning: language-model training of the pretrained model on unlabeled
+multilingual text before the task (span corruption for mT5, denoising for mBART and NLLB).
+
+It is computed once per (model, setting, data) and cached under the sweep storage, in a folder
+named by a hash of everything that produced it; every trial that asks for it loads it. A file
+lock makes concurrent trials on one machine wait for the first instead of training it twice.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from xlsearch.lm_objectives import lm_examples, objective_for_family
+from xlsearch.models import load_model, resolve_model, save_model
+from xlsearch.spec import IntermediateTuningSpec, SweepSpec, task_source
+from xlsearch.training.batches import Encoded, training_batches
+from xlsearch.training.data import unlabeled_texts
+from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer, optimizer_step
+
+CACHE_VERSION = 1  # bump when the procedure changes, so old checkpoints are not reused
+
+
+@dataclass(frozen=True)
+class IntermediateCheckpoint:
+    path: Path  # a saved model directory, loadable with load_model(..., checkpoint=path)
+    key: str
+    trained: bool  # False when it came from the cache
+
+
+def setting(spec: SweepSpec, label: str) -> IntermediateTuningSpec:
+    for option in spec.search.intermediate_tuning:
+        if option != "none" and option.label == label:
+            return option
+    known = [o.label for o in spec.search.intermediate_tuning if o != "none"]
+    raise ValueError(f"intermediate_tuning {label!r} is not in the spec; known: {', '.join(known) or 'none'}")
+
+
+def languages(spec: SweepSpec, it: IntermediateTuningSpec) -> list[str]:
+    return list(it.languages or spec.all_languages)
+
+
+def cache_key(spec: SweepSpec, it: IntermediateTuningSpec) -> str:
+    """A hash of everything that determines the checkpoint: model, setting, data, seed."""
+    ref = resolve_model(spec.model)
+    sources = {lang: [repr(task_source(spec, lang, s)) for s in ("unlabeled", "train", "dev")]
+               for lang in languages(spec, it)}
+    payload = {
+        "version": CACHE_VERSION,
+        "model": [ref.name, ref.kind, ref.location],
+        "task": spec.task,
+        "setting": it.model_dump(exclude={"name"}),
+        "sources": sources,
+        "seed": spec.search.seed,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_dir(spec: SweepSpec, it: IntermediateTuningSpec) -> Path:
+    safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.model)[-60:]
+    return Path(spec.storage).expanduser() / "intermediate_tuning" / f"{safe_model}-{it.label}-{cache_key(spec, it)[:12]}"
+
+
+def ensure_intermediate_checkpoint(spec: SweepSpec, label: str, *, device: torch.device | None = None,
+                                   progress: bool = False,
+                                   log: Callable[[str], None] = print) -> IntermediateCheckpoint:
+    """The intermediate-tuned model for setting ``label``: from the cache, or trained now."""
+    it = setting(spec, label)
+    folder = cache_dir(spec, it)
+    done = folder / "model" / "config.json"
+    key = cache_key(spec, it)
+    if done.is_file():
+        return IntermediateCheckpoint(folder / "model", key, trained=False)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds it done
+        if done.is_file():
+            return IntermediateCheckpoint(folder / "model", key, trained=False)
+        log(f"intermediate tuning '{label}' of {spec.model}: {it.steps} steps on {', '.join(languages(spec, it))}")
+        started = time.time()
+        model, codec = train_intermediate(spec, it, device=device, progress=progress)
+        staging = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        save_model(model, codec, staging / "model")
+        (staging / "meta.json").write_text(json.dumps(
+            {"model": spec.model, "setting": it.model_dump(), "key": key, "seconds": time.time() - started},
+            indent=2, default=str))
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)  # the cache entry appears whole or not at all
+        log(f"intermediate tuning '{label}' done in {time.time() - started:.0f} s -> {folder}")
+    return IntermediateCheckpoint(folder / "model", key, trained=True)
+
+
+def train_intermediate(spec: SweepSpec, it: IntermediateTuningSpec, *, device: torch.device | None = None,
+                       progress: bool = False):
+    """Train the LM objective for ``it.steps`` optimizer steps; returns (model, codec)."""
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(spec.search.seed)
+    model, codec = load_model(spec.model, seed=spec.search.seed)
+    model.to(device).train()
+    objective = objective_for_family(codec.family) if it.objective == "auto" else it.objective
+    rng = random.Random(spec.search.seed)
+    data = {}
+    for lang in languages(spec, it):
+        pairs = lm_examples(unlabeled_texts(spec, lang, it.examples_per_language), lang, codec,
+                            objective, it.max_length, rng)
+        data[lang] = Encoded(lang, [p[0] for p in pairs], [p[1] for p in pairs])
+    optimizer = make_optimizer(model.parameters(), "adamw", it.lr)
+    schedule = linear_schedule(optimizer, it.steps, max(1, it.steps // 10))
+    dtype = autocast_dtype(spec.training.precision, device)
+    batches = training_batches(data, it.batch_size, spec.search.seed, codec.pad_token_id)
+    steps = range(it.steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=f"intermediate tuning ({objective})", unit="step")
+    for step in steps:
+        loss = optimizer_step(model, optimizer, schedule, [next(batches)], device=device, dtype=dtype,
+                              max_grad_norm=spec.training.max_grad_norm)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"intermediate tuning diverged at step {step} (loss {loss}); lower its lr ({it.lr:g})")
+        if progress:
+            steps.set_postfix(loss=f"{loss:.3f}")
+    return model.cpu(), codec

@@ -1,0 +1,47 @@
+"""The parameters a search samples for one trial, and their flat form for Tune and MLflow."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlsearch.methods import get_method
+
+
+@dataclass(frozen=True)
+class TrialParams:
+    """What differs between the trials of one sweep."""
+
+    lr: float
+    method: str = "full"
+    method_params: dict[str, Any] = field(default_factory=dict)
+    intermediate_tuning: str = "none"  # "none" or the label of a spec's LM setting
+
+    def __post_init__(self):
+        if not self.lr > 0:
+            raise ValueError(f"lr = {self.lr!r}: a learning rate must be > 0")
+        method = get_method(self.method)
+        unknown = set(self.method_params) - set(method.params)
+        if unknown:
+            raise ValueError(f"{self.method} has no parameter {sorted(unknown)[0]!r}; "
+                             f"known: {', '.join(method.params) or 'none'}")
+
+    def flat(self) -> dict[str, Any]:
+        """``{"lr", "method", "intermediate_tuning", "<method>.<param>"...}``: one level, as Tune
+        configs and MLflow params want it; method parameters are filled with their defaults."""
+        out: dict[str, Any] = {"lr": self.lr, "method": self.method,
+                               "intermediate_tuning": self.intermediate_tuning}
+        resolved = get_method(self.method).resolved_params(self.method_params)
+        out.update({f"{self.method}.{k}": v for k, v in resolved.items() if v is not None})
+        return out
+
+    @classmethod
+    def from_flat(cls, config: dict[str, Any]) -> "TrialParams":
+        method = config.get("method", "full")
+        prefix = f"{method}."
+        params = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+        return cls(lr=float(config["lr"]), method=method, method_params=params,
+                   intermediate_tuning=config.get("intermediate_tuning", "none"))
+
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in sorted(self.method_params.items()))
+        return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}"
