@@ -30,7 +30,12 @@ def save_checkpoint(directory: Path, model: nn.Module, optimizer, schedule, meta
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.save(trainable_state(model), directory / TRAINABLE_FILE)
-    torch.save({"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}, directory / STATE_FILE)
+    # The RNG state too: dropout draws from it, and a resumed trial should take the same steps.
+    rng = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state()
+    torch.save({"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "rng": rng},
+               directory / STATE_FILE)
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
     return directory
 
@@ -55,3 +60,6 @@ def load_training_state(directory: Path, optimizer, schedule) -> None:
     state = torch.load(Path(directory) / STATE_FILE, map_location="cpu", weights_only=False)
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
+    torch.set_rng_state(state["rng"]["cpu"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["rng"]["cuda"])

@@ -8,6 +8,9 @@ from xlsearch.tasks import get_task
 from xlsearch.tasks.base import DataError, Example
 
 
+UNLABELED_PREFERENCE = ("unlabeled", "train", "dev")
+
+
 @dataclass
 class TrialData:
     train: dict[str, list[Example]]  # labelled task data per training language
@@ -27,7 +30,10 @@ def unlabeled_texts(spec: SweepSpec, lang: str, limit: int | None) -> list[str]:
     """Unlabeled text in ``lang``: the task inputs of its `unlabeled` split, else of `train`,
     else of `dev`; never the labels."""
     task = get_task(spec.task)
-    for split in ("unlabeled", "train", "dev"):
+    given = spec.data.get(lang, {})
+    # Sources the spec names win over hub defaults: a spec with local files never reaches the hub.
+    splits = [s for s in UNLABELED_PREFERENCE if s in given] + [s for s in UNLABELED_PREFERENCE if s not in given]
+    for split in splits:
         source = task_source(spec, lang, split)
         if source is not None:
             examples = task.load(source, lang, limit=limit, seed=spec.search.seed)
