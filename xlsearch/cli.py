@@ -135,6 +135,66 @@ def cmd_trial(args: argparse.Namespace) -> int:
     return 0 if result.status == "completed" else 1
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from xlsearch.sweep.run import BudgetExceeded, final_table, run_sweep, with_overrides
+
+    spec = with_overrides(_load_spec_or_fail(args.spec), args.storage, args.tracking_uri)
+    try:
+        summary = run_sweep(spec, spec_path=args.spec, address=args.address,
+                            allow_over_budget=args.allow_over_budget, num_cpus=args.num_cpus,
+                            verbose=args.verbose)
+    except BudgetExceeded as err:
+        raise UsageError(str(err)) from None
+    except RuntimeError as err:
+        if str(err).startswith("resources."):
+            raise UsageError(str(err)) from None
+        raise
+    print(final_table(spec, summary))
+    return 0 if summary["best"] is not None else 1
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from xlsearch.sweep.run import estimate_command, with_overrides
+
+    spec = with_overrides(_load_spec_or_fail(args.spec), args.storage)
+    try:
+        est = estimate_command(spec, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
+    except RuntimeError as err:
+        if str(err).startswith("resources."):
+            raise UsageError(str(err)) from None
+        raise
+    return 0 if not est.over_budget(spec) else 3
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    from xlsearch.tracking import default_tracking_uri, ui_command
+
+    if args.tracking_uri:
+        uri = args.tracking_uri
+    else:
+        target = Path(args.sweep).expanduser()
+        if target.is_file():  # a spec: its sweep directory
+            target = _load_spec_or_fail(str(target)).sweep_dir
+        if not (target / "mlflow.db").is_file():
+            raise UsageError(f"sweep {str(target)!r}: no mlflow.db there; give a sweep directory "
+                             "(STORAGE/NAME), its spec, or --tracking-uri")
+        uri = default_tracking_uri(target)
+    argv, env = ui_command(uri, port=args.port)
+    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
+    return subprocess.call(argv, env=env)
+
+
+def _add_cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--address", help="join a Ray cluster ('auto' for the one this node belongs to); "
+                   "default: start a local Ray")
+    p.add_argument("--storage", help="override the spec's storage path (shared by all nodes on a cluster)")
+    p.add_argument("--num-cpus", type=int, help="CPUs of a local Ray (default: all)")
+    p.add_argument("--verbose", action="store_true", help="show the Ray workers' own logs")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlsearch",
@@ -154,6 +214,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: SWEEP_DIR/manual_trials/TIMESTAMP)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_trial)
+
+    p = sub.add_parser("run", help="run (or resume) a sweep on Ray; the main job")
+    p.add_argument("spec", metavar="SPEC")
+    _add_cluster_args(p)
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: SQLite in the sweep directory)")
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="start even when the estimate exceeds the budget (the budget still stops the sweep)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("estimate", help="time a short calibration and print the sweep's expected cost")
+    p.add_argument("spec", metavar="SPEC")
+    _add_cluster_args(p)
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 for a sweep's store")
+    p.add_argument("sweep", nargs="?", default=".", metavar="SWEEP", help="sweep directory or spec")
+    p.add_argument("--tracking-uri", help="any MLflow store instead of a sweep's")
+    p.add_argument("--port", type=int, default=5000)
+    p.set_defaults(func=cmd_ui)
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from xlsearch.lm_objectives import objective_for_family
 from xlsearch.languages import LANGUAGES, UnknownLanguageError, get_language, model_language_code
 from xlsearch.methods import METHODS
 
@@ -369,7 +370,7 @@ def _check_intermediate_tuning(spec: SweepSpec, family: str) -> None:
         labels.add(label)
         if option == "none":
             continue
-        expected = "span_corruption" if family == "mt5" else "denoising"
+        expected = objective_for_family(family)
         if option.objective not in ("auto", expected):
             raise SpecError(f"search.intermediate_tuning.{i}.objective", option.objective,
                             f"the {family} family pretrains with '{expected}' (or 'auto')")

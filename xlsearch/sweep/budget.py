@@ -1,0 +1,115 @@
+"""Budgets: what a sweep is expected to cost before it starts, and a stopper that ends it at its
+GPU-hour cap while it runs.
+
+Units: seconds of wall-clock time, device-hours (GPU-hours; worker-hours on a machine without
+GPUs, where each worker's CPUs are the device).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ray.tune import Stopper
+
+from xlsearch.spec import SweepSpec, planned_trials
+
+# Measured on 2 CPUs with Ray 2.60 (DESIGN.md): starting a Train V2 worker group, importing
+# transformers and peft, and tearing it down cost ~11 s per trial on top of its training.
+TRIAL_OVERHEAD_S = 11.0
+
+
+def asha_rounds_per_trial(rounds: int, grace_period: int, reduction_factor: float) -> float:
+    """Expected eval rounds a trial runs under ASHA: a share 1/eta of the trials passes each rung
+    (grace, grace*eta, grace*eta^2, ... < rounds)."""
+    rungs = []
+    milestone = grace_period
+    while milestone < rounds:
+        rungs.append(milestone)
+        milestone = math.ceil(milestone * reduction_factor)
+    expected, surviving, previous = 0.0, 1.0, 0
+    for rung in rungs:
+        expected += surviving * (rung - previous)
+        surviving /= reduction_factor
+        previous = rung
+    return expected + surviving * (rounds - previous)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    trials: int
+    rounds_per_trial: float  # expected, under the scheduler
+    trial_seconds: float  # expected wall-clock of one trial, overhead included
+    concurrency: int
+    devices_per_trial: float
+    device_kind: str  # "GPU" or "worker" (CPU-only)
+    step_seconds: float
+    eval_seconds: float
+
+    @property
+    def device_hours(self) -> float:
+        return self.trials * self.trial_seconds * self.devices_per_trial / 3600
+
+    @property
+    def wall_clock_hours(self) -> float:
+        return math.ceil(self.trials / self.concurrency) * self.trial_seconds / 3600
+
+    def over_budget(self, spec: SweepSpec) -> list[str]:
+        """Lines naming each budget the estimate exceeds (empty when it fits)."""
+        problems = []
+        b = spec.budget
+        if b.gpu_hours is not None and self.device_hours > b.gpu_hours:
+            problems.append(f"budget.gpu_hours = {b.gpu_hours:g}: the sweep is expected to take "
+                            f"{self.device_hours:.2f} {self.device_kind}-hours")
+        if b.wall_clock_hours is not None and self.wall_clock_hours > b.wall_clock_hours:
+            problems.append(f"budget.wall_clock_hours = {b.wall_clock_hours:g}: the sweep is expected to take "
+                            f"{self.wall_clock_hours:.2f} hours at concurrency {self.concurrency}")
+        return problems
+
+    def lines(self) -> list[str]:
+        return [
+            f"trials: {self.trials} (at most {self.concurrency} at a time)",
+            f"eval rounds per trial: {self.rounds_per_trial:.2f} expected",
+            f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s",
+            f"one trial: {self.trial_seconds:.0f} s expected ({TRIAL_OVERHEAD_S:.0f} s of it start-up)",
+            f"wall-clock: {self.wall_clock_hours:.2f} h; {self.device_kind}-hours: {self.device_hours:.2f}",
+        ]
+
+
+def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concurrency: int,
+             devices_per_trial: float, device_kind: str) -> Estimate:
+    """Expected cost of a sweep from measured step and eval times."""
+    cfg = spec.training
+    if spec.scheduler.type == "asha":
+        rounds = asha_rounds_per_trial(cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
+    else:
+        rounds = float(cfg.rounds)
+    per_round = cfg.steps_per_round * step_seconds + eval_seconds
+    return Estimate(planned_trials(spec), rounds, TRIAL_OVERHEAD_S + rounds * per_round, concurrency,
+                    devices_per_trial, device_kind, step_seconds, eval_seconds)
+
+
+class DeviceHourStopper(Stopper):
+    """Stops the whole sweep once the trials have held ``cap_hours`` device-hours.
+
+    Each trial counts ``time_total_s`` (Tune's wall-clock of the trial, reported every round) times
+    the devices it holds; a running trial is counted up to its latest round.
+    """
+
+    def __init__(self, cap_hours: float, devices_per_trial: float):
+        if cap_hours <= 0:
+            raise ValueError(f"cap_hours = {cap_hours!r}: must be > 0")
+        self.cap_hours = cap_hours
+        self.devices_per_trial = devices_per_trial
+        self.seconds_by_trial: dict[str, float] = {}
+
+    @property
+    def used_hours(self) -> float:
+        return sum(self.seconds_by_trial.values()) * self.devices_per_trial / 3600
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        self.seconds_by_trial[trial_id] = float(result.get("time_total_s", 0.0))
+        return False
+
+    def stop_all(self) -> bool:
+        return self.used_hours >= self.cap_hours

@@ -1,0 +1,109 @@
+"""Tune callbacks that run in the sweep's driver process: MLflow tracking and progress lines.
+
+MLflow is written from the driver only: one writer for the SQLite store, however many trials
+run at once, and nothing MLflow-specific inside the workers. Both callbacks are pickled with the
+Tuner's state (that is how Tune restores a sweep), so they hold only plain settings and open
+their MLflow client lazily.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from xlsearch.sweep.trainable import trial_config
+from xlsearch.training.params import TrialParams
+
+SAMPLES_KEY = "samples_json"
+
+
+def numeric_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """The result's numeric metrics (per-round names of the trial loop, plus Tune's timers)."""
+    keep = {}
+    for key, value in result.items():
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, (int, float)) and (key.startswith(("source_dev/", "target", "train/", "time/"))
+                                               or key in ("round", "step", "diverged", "time_total_s")):
+            keep[key] = float(value)
+    return keep
+
+
+class MLflowTracking(Callback):
+    """One child run per trial under the sweep's parent run: params, per-round metrics, samples."""
+
+    def __init__(self, tracking_uri: str, experiment: str, sweep_dir: str, parent_run_id: str, rounds: int):
+        self.tracking_uri, self.experiment, self.sweep_dir = tracking_uri, experiment, sweep_dir
+        self.parent_run_id, self.rounds = parent_run_id, rounds
+        self._tracker = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_tracker": None}
+
+    @property
+    def tracker(self):
+        if self._tracker is None:
+            from xlsearch.tracking import SweepTracker
+
+            self._tracker = SweepTracker(self.tracking_uri, self.experiment, Path(self.sweep_dir))
+            self._tracker.sweep_run_id = self.parent_run_id  # opened by the driver before fit()
+        return self._tracker
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.tracker.start_trial(trial.trial_id, trial_config(trial.config))
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        step = int(result.get("round", result.get("training_iteration", 0)))
+        self.tracker.log_round(trial.trial_id, numeric_metrics(result), step=step)
+        if result.get(SAMPLES_KEY):
+            self.tracker.log_samples(trial.trial_id, json.loads(result[SAMPLES_KEY]), step=step)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        last = trial.last_result or {}
+        rounds_done = int(last.get("round", 0))
+        tags = {"xlsearch.rounds_done": str(rounds_done),
+                "xlsearch.stopped_early": str(rounds_done < self.rounds and not last.get("diverged")),
+                "xlsearch.diverged": str(bool(last.get("diverged")))}
+        self.tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.tracker.end_trial(trial.trial_id, "FAILED")
+
+
+class ProgressLines(Callback):
+    """One line per trial start, round and end: readable in a terminal and in a log file."""
+
+    def __init__(self, objective: str, rounds: int, total_trials: int):
+        self.objective, self.rounds, self.total_trials = objective, rounds, total_trials
+        self.started = 0
+
+    def _print(self, text: str) -> None:
+        print(text, file=sys.stdout, flush=True)
+
+    def _label(self, trial) -> str:
+        return TrialParams.from_flat(trial_config(trial.config)).label()
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.started += 1
+        self._print(f"[trial {trial.trial_id}] start ({self.started}/{self.total_trials}): {self._label(trial)}")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        score = result.get(self.objective, math.nan)
+        wrong = result.get("target_mean/wrong_language_rate", math.nan)
+        flag = "  DIVERGED" if result.get("diverged") else ""
+        self._print(f"[trial {trial.trial_id}] round {result.get('round')}/{self.rounds}: "
+                    f"{self.objective} {score:.1f}  target wrong-language {wrong:.2f}  "
+                    f"loss {result.get('train/loss', math.nan):.3f}{flag}")
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        last = trial.last_result or {}
+        done = last.get("round", 0)
+        how = "finished" if done >= self.rounds else f"stopped after round {done}"
+        self._print(f"[trial {trial.trial_id}] {how}")
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._print(f"[trial {trial.trial_id}] FAILED: see {trial.local_path or 'the trial folder'}")

@@ -1,0 +1,94 @@
+"""What Ray runs for one trial: a Tune function (the trial's driver) that builds and fits a Ray
+Train ``TorchTrainer`` whose workers run the trial loop.
+
+This is Train V2's pattern: a ``Tuner(TorchTrainer(...))`` fails, ``tune.report`` inside a Train
+worker is silently dropped; workers call ``ray.train.report`` and Train's ``TuneReportCallback``
+hands rank 0's reports to Tune (DESIGN.md, pitfalls). The Train run is named after the Tune
+trial and kept under the sweep directory, so a trial started again after the driver died finds
+its last checkpoint through ``ray.train.get_checkpoint()`` and continues from there.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every trial of one sweep shares, shipped to trials with ``tune.with_parameters``."""
+
+    spec: dict[str, Any]  # the spec as parsed, JSON-safe
+    base_dir: str
+    sweep_dir: str
+    num_workers: int
+    gpus_per_worker: float
+    cpus_per_worker: float
+
+
+def trial_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The flat trial config, whether it came from Optuna (flat) or a grid (under "grid")."""
+    from xlsearch.sweep.space import decode_config
+
+    return decode_config(config.get("grid", config))
+
+
+def train_worker(loop_config: dict[str, Any]) -> None:
+    """Runs on every Ray Train worker: the trial loop with Ray's report, device and DDP."""
+    import ray.train
+    import ray.train.torch
+
+    from xlsearch.spec import parse_spec
+    from xlsearch.training.loop import run_trial
+    from xlsearch.training.params import TrialParams
+
+    spec = parse_spec(loop_config["spec"], base_dir=loop_config["base_dir"])
+    params = TrialParams.from_flat(loop_config["params"])
+    context = ray.train.get_context()
+    rank, world_size = context.get_world_rank(), context.get_world_size()
+
+    def report(metrics: dict[str, Any], checkpoint_dir: Path, samples: list[dict[str, str]]) -> None:
+        checkpoint = None
+        if rank == 0:
+            metrics = {**metrics, "samples_json": json.dumps(samples, ensure_ascii=False)}
+            if any(checkpoint_dir.iterdir()):
+                checkpoint = ray.train.Checkpoint.from_directory(str(checkpoint_dir))
+        ray.train.report(metrics, checkpoint=checkpoint)
+
+    kwargs = dict(report=report, device=ray.train.torch.get_device(), rank=rank, is_main=rank == 0,
+                  wrap_model=ray.train.torch.prepare_model if world_size > 1 else None)
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        run_trial(spec, params, **kwargs)
+    else:
+        with checkpoint.as_directory() as resume_dir:
+            run_trial(spec, params, resume_from=Path(resume_dir), **kwargs)
+
+
+def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
+    """The Tune trainable: one Train run per trial, reporting to Tune through the callback."""
+    import ray.train
+    from ray import tune
+    from ray.train.torch import TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    trial_id = tune.get_context().get_trial_id()
+    use_gpu = sweep.gpus_per_worker > 0
+    resources = {"CPU": sweep.cpus_per_worker}
+    if use_gpu:
+        resources["GPU"] = sweep.gpus_per_worker
+    trainer = TorchTrainer(
+        train_worker,
+        train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
+        scaling_config=ray.train.ScalingConfig(num_workers=sweep.num_workers, use_gpu=use_gpu,
+                                               resources_per_worker=resources),
+        run_config=ray.train.RunConfig(
+            name=f"trial-{trial_id}",
+            storage_path=str(Path(sweep.sweep_dir) / "train_runs"),
+            callbacks=[TuneReportCallback()],
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            failure_config=ray.train.FailureConfig(max_failures=0),
+        ),
+    )
+    trainer.fit()

@@ -1,0 +1,232 @@
+"""Assembling and running one sweep: Ray, budgets, shared intermediate tuning, the Tuner, MLflow.
+
+Everything Ray Tune needs is put together in :func:`build_tuner`; the trainable
+(:mod:`xlsearch.sweep.trainable`) knows nothing of the search algorithm.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from xlsearch.spec import SweepSpec, planned_trials
+from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
+from xlsearch.sweep.space import OptunaSpace, grid_configs
+from xlsearch.sweep.trainable import SweepContext, trial_driver
+from xlsearch.training.loop import objective_name
+
+TUNE_DIR_NAME = "tune"
+DRIVER_MEMORY_BYTES = 64 * 1024 * 1024
+# Train V2 checks worker health every 2 s by default, and each ray.train.report waits for the
+# next check (~1.2 s); at 0.2 s a report takes ~9 ms (DESIGN.md, pitfalls).
+RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_V2_ENABLED": "1"}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How trials sit on the cluster."""
+
+    gpus_per_worker: float
+    cpus_per_worker: float
+    num_workers: int
+    concurrency: int
+    device_kind: str  # "GPU" or "worker"
+
+    @property
+    def devices_per_trial(self) -> float:
+        return self.num_workers * (self.gpus_per_worker if self.device_kind == "GPU" else 1)
+
+
+def placement(spec: SweepSpec, cluster: dict[str, float]) -> Placement:
+    """Workers' resources and how many trials fit at once, from the cluster's totals.
+
+    Trial drivers hold no CPU, so concurrency is capped by what the workers need: a driver
+    waiting for a worker that can never be placed is the deadlock DESIGN.md measured.
+    """
+    r = spec.resources
+    gpus_in_cluster = cluster.get("GPU", 0.0)
+    gpus = (1.0 if gpus_in_cluster > 0 else 0.0) if r.gpus_per_worker == "auto" else float(r.gpus_per_worker)
+    if gpus > 0 and gpus_in_cluster < gpus * r.workers:
+        raise RuntimeError(f"resources.gpus_per_worker = {r.gpus_per_worker}: a trial needs {gpus * r.workers:g} "
+                           f"GPUs and the cluster has {gpus_in_cluster:g}")
+    cpus_in_cluster = cluster.get("CPU", 0.0)
+    if cpus_in_cluster < r.cpus_per_worker * r.workers:
+        raise RuntimeError(f"resources.cpus_per_worker = {r.cpus_per_worker:g}: a trial needs "
+                           f"{r.cpus_per_worker * r.workers:g} CPUs and the cluster has {cpus_in_cluster:g}")
+    by_cpu = math.floor(cpus_in_cluster / (r.cpus_per_worker * r.workers))
+    by_gpu = math.floor(gpus_in_cluster / (gpus * r.workers)) if gpus > 0 else by_cpu
+    concurrency = max(1, min(by_cpu, by_gpu, planned_trials(spec)))
+    return Placement(gpus, r.cpus_per_worker, r.workers, concurrency, "GPU" if gpus > 0 else "worker")
+
+
+def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False) -> None:
+    """Join ``address`` (``auto`` = the running cluster), or start a local Ray.
+
+    The dashboard stays on: Train V2 asks its State API whether a trial that ASHA killed is
+    dead, and without it the trial's CPUs stay reserved and the sweep hangs (DESIGN.md).
+    Workers' own logs reach the terminal only with ``verbose``: Ray Train logs every report
+    in full; the sweep prints one line per round instead, and failures name their log file.
+    """
+    import ray
+
+    for key, value in RAY_ENV.items():
+        os.environ.setdefault(key, value)
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": dict(RAY_ENV)}, "log_to_driver": verbose}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus, **kwargs)
+
+
+def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[float, float]:
+    """Seconds per optimizer step and per evaluation, timed in a Ray task with one worker's
+    resources (on a GPU when trials get one)."""
+    import ray
+
+    task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_calibration_task)
+    return ray.get(task.remote(spec.model_dump(), spec.base_dir, steps))
+
+
+def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float]:
+    import torch
+
+    from xlsearch.methods import get_method
+    from xlsearch.models import load_model
+    from xlsearch.spec import parse_spec
+    from xlsearch.tasks import get_task
+    from xlsearch.training.batches import encode_examples, training_batches
+    from xlsearch.training.data import load_split
+    from xlsearch.training.evaluate import generate
+    from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer, optimizer_step
+
+    torch.set_flush_denormal(True)
+    spec = parse_spec(spec_dict, base_dir=base_dir)
+    cfg = spec.training
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    lang = spec.source_languages[0]
+    model, codec = load_model(spec.model, seed=spec.search.seed)
+    model = get_method("full").prepare_model(model, codec.family, {}).to(device).train()
+    train = {lang: encode_examples(load_split(spec, lang, "train")[: cfg.batch_size * (steps + 1) * cfg.grad_accum],
+                                   lang, codec, cfg.max_input_length, cfg.max_output_length)}
+    batches = training_batches(train, cfg.batch_size, 0, codec.pad_token_id)
+    optimizer = make_optimizer(model.parameters(), cfg.optimizer, 1e-5)
+    schedule = linear_schedule(optimizer, steps + 1, 0)
+    dtype = autocast_dtype(cfg.precision, device)
+    step = lambda: optimizer_step(model, optimizer, schedule, [next(batches) for _ in range(cfg.grad_accum)],  # noqa: E731
+                                  device=device, dtype=dtype, max_grad_norm=cfg.max_grad_norm)
+    step()  # warm-up: allocations, kernels
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    step_seconds = (time.perf_counter() - started) / steps
+    dev = load_split(spec, lang, "dev")
+    sample = dev[: cfg.eval_batch_size]
+    started = time.perf_counter()
+    generate(model, codec, sample, lang, max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
+             batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=device, autocast_dtype=dtype)
+    per_example = (time.perf_counter() - started) / max(1, len(sample))
+    n_eval = len(dev) * len(spec.all_languages)
+    return step_seconds, per_example * n_eval
+
+
+def estimate_sweep(spec: SweepSpec, placement_: Placement) -> Estimate:
+    step_s, eval_s = calibrate(spec, placement_)
+    return estimate(spec, step_seconds=step_s, eval_seconds=eval_s, concurrency=placement_.concurrency,
+                    devices_per_trial=placement_.devices_per_trial, device_kind=placement_.device_kind)
+
+
+def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Callable[[str], None]) -> None:
+    """Train each intermediate-tuning setting once, before any trial, in Ray tasks with a
+    worker's resources; trials then load the cached checkpoints."""
+    import ray
+
+    labels = [o.label for o in spec.search.intermediate_tuning if o != "none"]
+    if not labels:
+        return
+    task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_intermediate_task)
+    for label, trained in zip(labels, ray.get([task.remote(spec.model_dump(), spec.base_dir, l) for l in labels])):
+        log(f"intermediate tuning '{label}': {'trained' if trained else 'found in cache'}")
+
+
+def _intermediate_task(spec_dict: dict[str, Any], base_dir: str, label: str) -> bool:
+    from xlsearch.spec import parse_spec
+    from xlsearch.training.intermediate import ensure_intermediate_checkpoint
+
+    return ensure_intermediate_checkpoint(parse_spec(spec_dict, base_dir=base_dir), label).trained
+
+
+def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_dir: Path):
+    """The Tuner for a new sweep, or the restored one when ``sweep_dir`` holds an unfinished one."""
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    objective = objective_name(spec)
+    context = SweepContext(spec=spec.model_dump(), base_dir=spec.base_dir, sweep_dir=str(sweep_dir),
+                           num_workers=placement_.num_workers, gpus_per_worker=placement_.gpus_per_worker,
+                           cpus_per_worker=placement_.cpus_per_worker)
+    # The driver holds no CPU, only a token amount of memory (Ray refuses an empty request):
+    # the workers' resources are what limits concurrency, so drivers never starve workers.
+    trainable = tune.with_resources(tune.with_parameters(trial_driver, sweep=context),
+                                    {"cpu": 0, "memory": DRIVER_MEMORY_BYTES})
+    param_space: dict[str, Any] = {}
+    if spec.search.algorithm == "grid":
+        param_space = {"grid": tune.grid_search(grid_configs(spec))}
+    tune_dir = sweep_dir / TUNE_DIR_NAME
+    if tune.Tuner.can_restore(str(tune_dir)):
+        return tune.Tuner.restore(str(tune_dir), trainable, resume_unfinished=True, resume_errored=True,
+                                  param_space=param_space or None), True
+
+    search_alg = None
+    if spec.search.algorithm != "grid":
+        sampler = (optuna.samplers.TPESampler(seed=spec.search.seed) if spec.search.algorithm == "optuna_tpe"
+                   else optuna.samplers.RandomSampler(seed=spec.search.seed))
+        search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
+    if spec.scheduler.type == "asha":
+        scheduler = ASHAScheduler(time_attr="round", metric=objective, mode="max", max_t=spec.training.rounds,
+                                  grace_period=spec.scheduler.grace_period,
+                                  reduction_factor=spec.scheduler.reduction_factor)
+    else:
+        scheduler = FIFOScheduler()
+    stop = None
+    if spec.budget.gpu_hours is not None:
+        stop = DeviceHourStopper(spec.budget.gpu_hours, placement_.devices_per_trial)
+    tune_config = tune.TuneConfig(
+        search_alg=search_alg,
+        scheduler=scheduler,
+        num_samples=1 if spec.search.algorithm == "grid" else planned_trials(spec),
+        max_concurrent_trials=placement_.concurrency,
+        time_budget_s=spec.budget.wall_clock_hours * 3600 if spec.budget.wall_clock_hours else None,
+        # ASHA needs metric/mode on itself only; the Tuner's are for get_best_result.
+    )
+    run_config = tune.RunConfig(name=TUNE_DIR_NAME, storage_path=str(sweep_dir), stop=stop, callbacks=callbacks,
+                                verbose=0, failure_config=tune.FailureConfig(max_failures=0))
+    return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config), False
+
+
+def best_result(trials: list[dict[str, Any]], objective: str) -> dict[str, Any] | None:
+    """The trial with the best objective among those that reached the most rounds (ASHA-stopped
+    trials are not compared with finished ones at a lower fidelity)."""
+    scored = [t for t in trials if not math.isnan(t["metrics"].get(objective, math.nan)) and not t["metrics"].get("diverged")]
+    if not scored:
+        return None
+    top_round = max(t["metrics"].get("round", 0) for t in scored)
+    finalists = [t for t in scored if t["metrics"].get("round", 0) == top_round]
+    return max(finalists, key=lambda t: t["metrics"][objective])
+
+
+def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:
+    path = sweep_dir / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
+    return path

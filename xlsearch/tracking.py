@@ -1,0 +1,438 @@
+"""MLflow tracking: one parent run per sweep, one nested child run per trial.
+
+The caller is a Ray Tune callback in a long-lived driver that logs many trials interleaved, so
+every call names its run explicitly (``MlflowClient``, never ``mlflow.start_run``'s global active
+run). Starting a sweep or a trial is idempotent: a restarted driver finds the runs it made
+before by their tags and continues them instead of making new ones.
+
+Secrets never reach MLflow: everything logged as a param or tag passes :func:`scrub`.
+
+MLflow 3.17 refuses a ``file:`` store, so the default store is SQLite inside the sweep
+directory, with the experiment's artifact location set explicitly (otherwise artifacts land in
+``./mlruns`` of whatever directory the driver runs in).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+import yaml
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from mlflow.utils.validation import (
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAM_VAL_LENGTH,
+    MAX_PARAMS_TAGS_PER_BATCH,
+    MAX_TAG_VAL_LENGTH,
+)
+
+logger = logging.getLogger(__name__)
+
+TAG_SWEEP = "xlsearch.sweep"
+TAG_ROLE = "xlsearch.role"
+TAG_TRIAL_ID = "xlsearch.trial_id"
+END_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+# Names of secrets: a param/tag key or an environment variable name. "secret", "password",
+# "credential" and "api_key" may sit anywhere in the name; "token" and "auth" only as whole words,
+# and not as "<..>_token_id" or "<..>_token_path": otherwise tokenizer settings
+# (prompt_tuning.num_virtual_tokens, pad_token_id, max_new_tokens) and "author" would vanish.
+_SECRET_ANYWHERE = re.compile(r"secret|passw(or)?d|credential|api_?key", re.IGNORECASE)
+_SECRET_WORDS = {"token", "auth", "authorization", "apikey"}
+_NOT_SECRET_TAILS = {"id", "ids", "path", "file", "type", "mode"}
+# Environment values shorter than this are flags ("1", "true", RAY_AUTH_MODE=token), not
+# credentials; treating them as secrets would drop every param that happens to equal "1".
+_MIN_SECRET_LENGTH = 8
+
+
+# --- where things are stored ---------------------------------------------------------------
+
+def default_tracking_uri(sweep_dir: Path) -> str:
+    """The SQLite store of one sweep: ``sqlite:///<abs sweep_dir>/mlflow.db``."""
+    return f"sqlite:///{Path(sweep_dir).expanduser().resolve() / 'mlflow.db'}"
+
+
+def default_artifact_root(sweep_dir: Path) -> str:
+    """Where a sweep's artifacts go with a SQLite store: ``<sweep_dir>/mlartifacts`` as a file URI."""
+    return (Path(sweep_dir).expanduser().resolve() / "mlartifacts").as_uri()
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (relative paths are relative to the cwd)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    return Path(tracking_uri[len(prefix):].split("?", 1)[0]).resolve()
+
+
+def _is_remote(tracking_uri: str) -> bool:
+    return tracking_uri.startswith(("http://", "https://"))
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+def is_secret_name(name: str) -> bool:
+    """Whether a param key or environment variable name names a secret (``hub_token``,
+    ``HF_TOKEN``, ``WANDB_API_KEY``, ``MLFLOW_TRACKING_PASSWORD``, ``authToken``), as opposed to a
+    tokenizer setting (``num_virtual_tokens``, ``pad_token_id``)."""
+    if _SECRET_ANYWHERE.search(name):
+        return True
+    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower())
+    return bool(_SECRET_WORDS & set(words)) and words[-1] not in _NOT_SECRET_TAILS
+
+
+def _secret_env_values() -> list[str]:
+    return [v for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH]
+
+
+def scrub(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without secrets: drops keys that name a secret (see :func:`is_secret_name`)
+    and values that contain the value of a secret environment variable (HF_TOKEN, WANDB_API_KEY,
+    MLFLOW_TRACKING_PASSWORD, ...), so a token passed inside a config value is dropped too."""
+    secrets = _secret_env_values()
+    return {k: v for k, v in params.items()
+            if not is_secret_name(str(k)) and not any(s in str(v) for s in secrets)}
+
+
+def _redact(text: str) -> str:
+    """``text`` with the values of secret environment variables replaced by ``REDACTED`` (still valid YAML)."""
+    for secret in _secret_env_values():
+        text = text.replace(secret, "REDACTED")
+    return text
+
+
+def _param_value(value: Any) -> str:
+    return str(value)[:MAX_PARAM_VAL_LENGTH]
+
+
+def _tag_value(value: Any) -> str:
+    return str(value)[:MAX_TAG_VAL_LENGTH]
+
+
+def _metric_value(value: Any) -> float | None:
+    """The float MLflow stores, or None for what is not a metric (strings, lists, +-inf)."""
+    if isinstance(value, bool):
+        return float(int(value))
+    if not isinstance(value, numbers.Real):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) or math.isnan(value) else None
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# --- the tracker --------------------------------------------------------------------------
+
+class SweepTracker:
+    """Logs one sweep to MLflow: a parent run, and a child run per trial nested under it.
+
+    ``tracking_uri`` is a ``sqlite:///`` store (see :func:`default_tracking_uri`) or an
+    ``http(s)://`` tracking server; the experiment is created if missing.
+    """
+
+    def __init__(self, tracking_uri: str, experiment: str, sweep_dir: Path):
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        self.experiment_id = self._experiment_id(experiment, Path(sweep_dir))
+        self.sweep_name: str | None = None
+        self.sweep_run_id: str | None = None
+        self._trial_runs: dict[str, str] = {}
+
+    def _experiment_id(self, name: str, sweep_dir: Path) -> str:
+        db = _sqlite_path(self.tracking_uri)
+        if db is not None:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        exp = self.client.get_experiment_by_name(name)
+        if exp is None:
+            # A server decides where artifacts go (it may proxy them); a local store must be
+            # told, or they land in ./mlruns of the current directory.
+            location = None if _is_remote(self.tracking_uri) else default_artifact_root(sweep_dir)
+            return self.client.create_experiment(name, artifact_location=location)
+        if exp.lifecycle_stage == "deleted":
+            raise ValueError(
+                f"tracking.experiment = {name!r}: deleted in {self.tracking_uri}; restore it "
+                f"(mlflow experiments restore --experiment-id {exp.experiment_id}) or pick another")
+        return exp.experiment_id
+
+    # -- sweep --
+
+    def start_sweep(self, name: str, spec_dict: dict[str, Any], spec_path: Path | None = None) -> str:
+        """Open the sweep's parent run and return its id. A sweep that already has a parent run
+        in this experiment (the newest, finished or not) is reopened and continued."""
+        found = self._search(f"tags.`{TAG_SWEEP}` = '{name}' and tags.`{TAG_ROLE}` = 'sweep'",
+                             max_results=1)
+        if found:
+            run_id = found[0].info.run_id
+            if found[0].info.status != "RUNNING":
+                self.client.update_run(run_id, status="RUNNING")
+        else:
+            run_id = self.client.create_run(
+                self.experiment_id, run_name=name,
+                tags=scrub({TAG_SWEEP: name, TAG_ROLE: "sweep"})).info.run_id
+        self.sweep_name, self.sweep_run_id = name, run_id
+
+        search = spec_dict.get("search") or {}
+        params = {"task": spec_dict.get("task"), "model": spec_dict.get("model"),
+                  "algorithm": search.get("algorithm"), "num_samples": search.get("num_samples"),
+                  "target_languages": ",".join(spec_dict.get("target_languages") or [])}
+        changed = self._log_params(run_id, {k: v for k, v in params.items() if v not in (None, "")})
+        for key, (old, new) in changed.items():
+            # Params cannot change in MLflow; spec.yaml below records what this run used.
+            logger.warning("sweep %s: %s was %r when the sweep started, now %r; MLflow keeps %r",
+                           name, key, old, new, old)
+        text = (Path(spec_path).read_text(encoding="utf-8") if spec_path is not None
+                else yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True))
+        self.client.log_text(run_id, _redact(text), "spec.yaml")
+        return run_id
+
+    def end_sweep(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
+                  best: dict[str, Any] | None = None) -> None:
+        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``."""
+        _check_status(status)
+        run_id = self._require_sweep()
+        if best:
+            self._set_tags(run_id, {f"best.{k}": v for k, v in _flatten(best).items()})
+        self.client.set_terminated(run_id, status=status)
+
+    # -- trials --
+
+    def start_trial(self, trial_id: str, params: dict[str, Any], label: str | None = None) -> str:
+        """Open (or, after a driver restart, find again) the child run of one trial and log its
+        flat config as params. Returns the run id. ``label`` is appended to the run name."""
+        parent = self._require_sweep()
+        run_id = self._find_trial(trial_id)
+        if run_id is None:
+            label = _default_label(params) if label is None else label
+            run_name = f"trial-{trial_id}" + (f" {label}" if label else "")
+            run_id = self.client.create_run(
+                self.experiment_id, run_name=run_name,
+                tags=scrub({MLFLOW_PARENT_RUN_ID: parent, TAG_TRIAL_ID: trial_id,
+                            TAG_ROLE: "trial", TAG_SWEEP: self.sweep_name})).info.run_id
+        elif self.client.get_run(run_id).info.status != "RUNNING":
+            self.client.update_run(run_id, status="RUNNING")
+        self._trial_runs[trial_id] = run_id
+        changed = self._log_params(run_id, params)
+        if changed:
+            key, (old, new) = next(iter(changed.items()))
+            raise ValueError(f"trial {trial_id}: param {key} = {new!r}, but its MLflow run "
+                             f"{run_id} has {old!r}; a trial's config cannot change")
+        return run_id
+
+    def log_round(self, trial_id: str, metrics: dict[str, Any], step: int) -> None:
+        """Log one evaluation round's metrics at ``step``. Numbers (and NaN) are logged, bools as
+        0/1; strings, lists and +-inf are skipped. Names are kept as given (``target/de/f1``)."""
+        run_id = self._trial_run(trial_id)
+        now = int(time.time() * 1000)
+        entries = [Metric(key, value, now, int(step)) for key, raw in metrics.items()
+                   if (value := _metric_value(raw)) is not None]
+        for batch in _chunks(entries, MAX_METRICS_PER_BATCH):
+            self.client.log_batch(run_id, metrics=batch)
+
+    def log_samples(self, trial_id: str, samples: list[dict[str, str]], step: int) -> None:
+        """Store a round's example outputs as ``samples/round_<step>.json`` (UTF-8, unescaped)."""
+        text = json.dumps(samples, ensure_ascii=False, indent=1)
+        self.client.log_text(self._trial_run(trial_id), text, f"samples/round_{int(step)}.json")
+
+    def log_artifacts(self, run: str, local_path: str | Path, artifact_path: str | None = None) -> None:
+        """Upload a file or a directory to the sweep's run (``run="sweep"``) or a trial's run."""
+        run_id = self._require_sweep() if run == "sweep" else self._trial_run(run)
+        local_path = Path(local_path)
+        if local_path.is_dir():
+            self.client.log_artifacts(run_id, str(local_path), artifact_path)
+        elif local_path.is_file():
+            self.client.log_artifact(run_id, str(local_path), artifact_path)
+        else:
+            raise FileNotFoundError(f"log_artifacts: {local_path} does not exist")
+
+    def end_trial(self, trial_id: str, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
+                  tags: dict[str, Any] | None = None) -> None:
+        """Close a trial's run with ``status``, setting ``tags`` (scrubbed) first."""
+        _check_status(status)
+        run_id = self._trial_run(trial_id)
+        if tags:
+            self._set_tags(run_id, tags)
+        self.client.set_terminated(run_id, status=status)
+
+    def child_runs(self) -> list:
+        """All trial runs under this sweep's parent run (``mlflow.entities.Run``), newest first."""
+        return self._search(f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self._require_sweep()}'")
+
+    # -- helpers --
+
+    def _search(self, filter_string: str, max_results: int | None = None) -> list:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string, run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=max_results or 1000, order_by=["attributes.start_time DESC"],
+                page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token or (max_results and len(runs) >= max_results):
+                return runs
+
+    def _require_sweep(self) -> str:
+        if self.sweep_run_id is None:
+            raise RuntimeError("SweepTracker: call start_sweep() before logging trials")
+        return self.sweep_run_id
+
+    def _find_trial(self, trial_id: str) -> str | None:
+        if trial_id in self._trial_runs:
+            return self._trial_runs[trial_id]
+        found = self._search(f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self._require_sweep()}' "
+                             f"and tags.`{TAG_TRIAL_ID}` = '{trial_id}'", max_results=1)
+        return found[0].info.run_id if found else None
+
+    def _trial_run(self, trial_id: str) -> str:
+        run_id = self._find_trial(trial_id)
+        if run_id is None:
+            raise KeyError(f"trial {trial_id}: no MLflow run; call start_trial() first")
+        self._trial_runs[trial_id] = run_id
+        return run_id
+
+    def _log_params(self, run_id: str, params: dict[str, Any]) -> dict[str, tuple[str, str]]:
+        """Log the scrubbed ``params`` the run lacks; return ``{key: (logged, new)}`` for those it
+        has with another value (MLflow raises on changing a param, so those are not sent)."""
+        existing = self.client.get_run(run_id).data.params
+        new, changed = [], {}
+        for key, value in scrub(params).items():
+            value = _param_value(value)
+            if key not in existing:
+                new.append(Param(key, value))
+            elif existing[key] != value:
+                changed[key] = (existing[key], value)
+        for batch in _chunks(new, MAX_PARAMS_TAGS_PER_BATCH):
+            self.client.log_batch(run_id, params=batch)
+        return changed
+
+    def _set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        entries = [RunTag(k, _tag_value(v)) for k, v in scrub(tags).items()]
+        for batch in _chunks(entries, MAX_PARAMS_TAGS_PER_BATCH):
+            self.client.log_batch(run_id, tags=batch)
+
+
+def _check_status(status: str) -> None:
+    if status not in END_STATUSES:
+        raise ValueError(f"status = {status!r}: one of {', '.join(END_STATUSES)}")
+
+
+def _default_label(params: dict[str, Any]) -> str:
+    parts = []
+    if "method" in params:
+        parts.append(str(params["method"]))
+    if isinstance(params.get("lr"), numbers.Real):
+        parts.append(f"lr={params['lr']:.2g}")
+    return " ".join(parts)
+
+
+# --- the UI / server ----------------------------------------------------------------------
+
+def ui_command(tracking_uri: str, host: str = "127.0.0.1", port: int = 5000) -> tuple[list[str], dict[str, str]]:
+    """``(argv, env)`` that start the MLflow UI on ``tracking_uri``; ``env`` holds the variables
+    to add to the current environment. One worker and no job runner: the default starts 4
+    workers and a job runner of 7 processes (~2 GB), too much beside a sweep on a small machine."""
+    argv = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
+            "--host", host, "--port", str(port), "--workers", "1"]
+    db = _sqlite_path(tracking_uri)
+    if db is not None:
+        # Experiments made by the tracker carry their own artifact location; these only matter
+        # for experiments created through the UI, and keep ./mlartifacts out of the cwd.
+        root = default_artifact_root(db.parent)
+        argv += ["--default-artifact-root", root, "--artifacts-destination", root]
+    return argv, {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(tracking_uri: str, port: int | None = None, host: str = "127.0.0.1",
+          timeout_s: float = 90.0) -> Iterator[str]:
+    """Run an MLflow server on ``tracking_uri`` for the duration of the block; yields its base
+    URL (``http://127.0.0.1:<port>``) once ``/health`` answers. The server and its workers run
+    in their own process group, which is terminated on exit."""
+    port = port or _free_port(host)
+    argv, env = ui_command(tracking_uri, host=host, port=port)
+    url = f"http://{host}:{port}"
+    with tempfile.TemporaryFile("w+b") as log:
+        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _wait_healthy(url, proc, log, timeout_s)
+            yield url
+        finally:
+            _stop(proc)
+
+
+def _log_tail(log, chars: int = 3000) -> str:
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")[-chars:]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mlflow server exited with code {proc.returncode} before "
+                               f"answering at {url}; its output ends:\n{_log_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"mlflow server did not answer at {url}/health within "
+                               f"{timeout_s:.0f} s; its output ends:\n{_log_tail(log)}")
+        time.sleep(0.25)
+
+
+def _stop(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Terminate the server's process group (uvicorn workers included), then kill it if needed."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Workers may outlive the leader briefly; make sure none of the group is left.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
