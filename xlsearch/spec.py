@@ -445,7 +445,9 @@ def task_source(spec: SweepSpec, lang: str, split: str):
         return DataSource(path=str(spec.resolve_path(src.path)))
     if src.builtin is not None:
         return DataSource(builtin=src.builtin, split=src.split or _BUILTIN_SPLIT[split])
-    return DataSource(hub=src.hub, config=src.config, split=src.split)
+    # A hub source without a split reads the split that matches its role, not the task default.
+    return DataSource(hub=src.hub, config=src.config,
+                      split=src.split or {"train": "train", "dev": "validation", "unlabeled": "train"}[split])
 
 
 def _has_data(spec: SweepSpec, lang: str, split: str) -> bool:

@@ -24,6 +24,9 @@ DRIVER_MEMORY_BYTES = 64 * 1024 * 1024
 # Train V2 checks worker health every 2 s by default, and each ray.train.report waits for the
 # next check (~1.2 s); at 0.2 s a report takes ~9 ms (DESIGN.md, pitfalls).
 RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_V2_ENABLED": "1"}
+# Tune saves the sweep's state (which trials finished) every ~10 s by default; a driver killed
+# in between re-runs trials that had finished. One second costs little next to trials of minutes.
+DRIVER_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
     """
     import ray
 
-    for key, value in RAY_ENV.items():
+    for key, value in {**RAY_ENV, **DRIVER_ENV}.items():
         os.environ.setdefault(key, value)
     if ray.is_initialized():
         return

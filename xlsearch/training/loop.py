@@ -90,9 +90,18 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
     schedule = linear_schedule(optimizer, total_steps, int(cfg.warmup_ratio * total_steps))
     start_round = 0
     if resume_from is not None:
+        meta = read_meta(resume_from)
+        start_round = int(meta["round"])
+        if start_round >= cfg.rounds:
+            # The trial had finished when its driver died: say its last round again, so that
+            # Tune sees the trial's result, and train nothing.
+            log(f"{params.label()} had already finished all {cfg.rounds} rounds")
+            if report is not None:
+                with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
+                    report(meta["metrics"], Path(tmp), [])
+            return TrialResult(meta.get("status", "completed"), start_round, [meta["metrics"]])
         load_trainable(model, resume_from)
         load_training_state(resume_from, optimizer, schedule)
-        start_round = int(read_meta(resume_from)["round"])
         log(f"resumed {params.label()} from round {start_round}")
     train_model = wrap_model(model) if wrap_model else model
     dtype = autocast_dtype(cfg.precision, device)
@@ -153,7 +162,8 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
         if report is not None:
             with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
                 meta = {"round": round_index + 1, "params": params.flat(), "model": spec.model,
-                        "intermediate_tuning": str(it_path) if it_path else "none", "status": result.status}
+                        "intermediate_tuning": str(it_path) if it_path else "none", "status": result.status,
+                        "metrics": metrics}
                 if result.status != "diverged":
                     save_checkpoint(Path(tmp), model, optimizer, schedule, meta)
                 report(metrics, Path(tmp), samples)

@@ -1,0 +1,256 @@
+"""Sweeps on a real local Ray (2 CPUs), launched the way users launch them: `xlsearch run`.
+
+The slow tests share one finished sweep; MLflow is read back through a real `mlflow server`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from xlsearch.spec import parse_spec, planned_trials
+from xlsearch.sweep.budget import DeviceHourStopper, asha_rounds_per_trial, estimate
+from xlsearch.sweep.space import OptunaSpace, decode_config, grid_configs
+from xlsearch.sweep.tuner import placement
+from xlsearch.training.params import TrialParams
+
+REPO = Path(__file__).resolve().parents[1]
+XLSEARCH = [sys.executable, "-m", "xlsearch"]
+
+
+def sweep_spec(storage: Path, **changes) -> dict:
+    raw = yaml.safe_load((REPO / "search_spaces" / "demo.yaml").read_text())
+    raw.update({"name": "it-sweep", "storage": str(storage)})
+    raw["subsample"] = {"train": 400, "dev": 16, "unlabeled": 64}
+    # Two methods that both learn on a random tiny model (adapters there tie at a score of 0, and
+    # ties give ASHA nothing to cut); mix_target has a parameter of its own for Optuna to sample.
+    raw["search"]["methods"] = {"full": {}, "mix_target": {"mix_ratio": [0.5, 1.0]}}
+    raw["search"]["intermediate_tuning"] = ["none", {"objective": "span_corruption", "steps": 8, "batch_size": 4,
+                                                     "max_length": 96, "examples_per_language": 32, "name": "sc8"}]
+    raw["training"].update({"steps_per_round": 15, "rounds": 3, "eval_batch_size": 16})
+    # One rung, at round 2, when LRs from 1e-4 to 1e-2 have spread the scores apart.
+    raw["scheduler"] = {"type": "asha", "grace_period": 2, "reduction_factor": 2}
+    raw["budget"] = {"max_trials": 6}
+    for key, value in changes.items():
+        raw[key] = value
+    return raw
+
+
+@pytest.fixture(scope="module")
+def ray_env(tmp_path_factory):
+    """Environment for CLI runs: a private Ray auth token, no hub."""
+    folder = tmp_path_factory.mktemp("ray")
+    token = folder / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_TOKEN_PATH": str(token), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "PYTHONUNBUFFERED": "1"}
+    return env
+
+
+def run_cli(args, env, timeout=600, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*XLSEARCH, *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=REPO, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure parts: no Ray
+
+
+def test_optuna_space_samples_method_parameters_only_for_their_method(tmp_path):
+    spec = parse_spec(sweep_spec(tmp_path), base_dir=REPO / "search_spaces")
+    define = OptunaSpace(spec)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        constants = define(trial)
+        config = {**trial.params, **constants}
+        params = TrialParams.from_flat(decode_config(config))
+        seen.add(params.method)
+        assert ("mix_target.mix_ratio" in config) == (params.method == "mix_target")
+        assert 1e-4 <= params.lr <= 1e-2
+        study.tell(trial, 0.0)
+    assert seen == {"full", "mix_target"}
+
+
+def test_grid_has_every_combination(tmp_path):
+    raw = sweep_spec(tmp_path)
+    raw["search"].update({"algorithm": "grid", "lr": [1e-4, 1e-3, 1e-2]})
+    raw["budget"] = {"max_trials": 100}
+    spec = parse_spec(raw, base_dir=REPO / "search_spaces")
+    configs = grid_configs(spec)
+    assert len(configs) == planned_trials(spec) == 3 * (1 + 2) * 2
+    assert len({json.dumps(c, sort_keys=True) for c in configs}) == len(configs)
+    assert all(("mix_target.mix_ratio" in c) == (c["method"] == "mix_target") for c in configs)
+
+
+def test_asha_expected_rounds():
+    assert asha_rounds_per_trial(3, 1, 2) == pytest.approx(1 + 0.5 * 1 + 0.25 * 1)
+    assert asha_rounds_per_trial(3, 2, 2) == pytest.approx(2 + 0.5 * 1)
+    assert asha_rounds_per_trial(9, 1, 3) == pytest.approx(1 + 2 / 3 + 6 / 9)
+    assert asha_rounds_per_trial(4, 4, 2) == 4  # no rung before the end: every trial runs fully
+
+
+def test_device_hour_stopper_counts_device_seconds():
+    stopper = DeviceHourStopper(cap_hours=1.0, devices_per_trial=2)
+    stopper("a", {"time_total_s": 900})
+    stopper("b", {"time_total_s": 600})
+    assert stopper.used_hours == pytest.approx((900 + 600) * 2 / 3600) and not stopper.stop_all()
+    stopper("a", {"time_total_s": 1200})  # a trial's later round replaces its earlier count
+    assert stopper.used_hours == pytest.approx(1.0) and stopper.stop_all()
+
+
+def test_placement_caps_concurrency_by_what_workers_need(tmp_path):
+    spec = parse_spec(sweep_spec(tmp_path), base_dir=REPO / "search_spaces")
+    assert placement(spec, {"CPU": 2.0}).concurrency == 2
+    assert placement(spec, {"CPU": 5.0}).concurrency == 5
+    gpu_spec = parse_spec({**sweep_spec(tmp_path), "resources": {"gpus_per_worker": "auto", "workers": 2}},
+                          base_dir=REPO / "search_spaces")
+    on_gpus = placement(gpu_spec, {"CPU": 32.0, "GPU": 4.0})
+    assert (on_gpus.gpus_per_worker, on_gpus.concurrency, on_gpus.devices_per_trial) == (1.0, 2, 2)
+    with pytest.raises(RuntimeError, match="resources.cpus_per_worker"):
+        placement(spec, {"CPU": 0.5})
+
+
+def test_estimate_flags_each_exceeded_budget(tmp_path):
+    raw = sweep_spec(tmp_path)
+    raw["budget"] = {"max_trials": 6, "gpu_hours": 0.01, "wall_clock_hours": 1}
+    spec = parse_spec(raw, base_dir=REPO / "search_spaces")
+    est = estimate(spec, step_seconds=1.0, eval_seconds=10.0, concurrency=2, devices_per_trial=1, device_kind="worker")
+    # ASHA with a rung at round 2 of 3: 2.5 rounds expected per trial.
+    # 6 trials x (11 s + 2.5 rounds x (15 steps x 1 s + 10 s)) = 441 s = 0.1225 worker-hours
+    assert est.device_hours == pytest.approx(6 * (11 + 2.5 * 25) / 3600)
+    problems = est.over_budget(spec)
+    assert len(problems) == 1 and problems[0].startswith("budget.gpu_hours = 0.01")
+
+
+# ---------------------------------------------------------------------------------------------
+# Real Ray, real MLflow
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory, ray_env):
+    folder = tmp_path_factory.mktemp("sweep")
+    spec_file = folder / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(sweep_spec(folder / "results")))
+    # Relative data references in the demo spec resolve from the spec's folder: none here.
+    out = run_cli(["run", str(spec_file), "--num-cpus", "2"], ray_env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    sweep_dir = folder / "results" / "it-sweep"
+    return out, sweep_dir, json.loads((sweep_dir / "summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_sweep_completes_and_asha_stops_some_trials_early(finished_sweep):
+    out, sweep_dir, summary = finished_sweep
+    assert summary["trials"] == 6 and summary["errors"] == 0
+    assert summary["stopped_early"] >= 1, out.stdout[-3000:]
+    assert summary["best"]["metrics"]["round"] == 3
+    assert "best by source_dev/rougeL" in out.stdout and "target mean" in out.stdout
+    assert re.search(r"\[trial \w+\] round 1/3", out.stdout)  # live progress lines
+    # Intermediate tuning ran once, as a shared stage, and was cached.
+    assert len(list((sweep_dir.parent / "intermediate_tuning").glob("*/model/config.json"))) == 1
+
+
+@pytest.mark.slow
+def test_mlflow_holds_one_parent_and_one_child_per_trial_seen_through_a_server(finished_sweep):
+    from xlsearch.tracking import default_tracking_uri, serve
+
+    _, sweep_dir, summary = finished_sweep
+    with serve(default_tracking_uri(sweep_dir)) as url:
+        def post(path, body):
+            req = urllib.request.Request(url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            return json.load(urllib.request.urlopen(req, timeout=30))
+
+        experiments = post("/api/2.0/mlflow/experiments/search", {"max_results": 10})["experiments"]
+        exp_id = next(e["experiment_id"] for e in experiments if e["name"] == "it-sweep")
+        runs = post("/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100})["runs"]
+        tags = [{t["key"]: t.get("value", "") for t in r["data"].get("tags", [])} for r in runs]
+        parents = [r for r, t in zip(runs, tags) if t.get("xlsearch.role") == "sweep"]
+        children = [(r, t) for r, t in zip(runs, tags) if t.get("xlsearch.role") == "trial"]
+        assert len(parents) == 1
+        parent_id = parents[0]["info"]["run_id"]
+        assert len(children) == summary["trials"] == 6
+        assert all(t["mlflow.parentRunId"] == parent_id for _, t in children)
+        assert len({t["xlsearch.trial_id"] for _, t in children}) == 6
+        for run, _ in children:
+            params = {p["key"]: p.get("value", "") for p in run["data"]["params"]}
+            assert ("mix_target.mix_ratio" in params) == (params["method"] == "mix_target")
+            history = json.load(urllib.request.urlopen(
+                f"{url}/api/2.0/mlflow/metrics/get-history?run_id={run['info']['run_id']}&metric_key=target/de/wrong_language_rate",
+                timeout=30))["metrics"]
+            assert [m["step"] for m in history] == list(range(1, len(history) + 1)) and history
+
+
+@pytest.mark.slow
+def test_over_budget_sweep_is_refused_before_anything_is_written(tmp_path, ray_env):
+    raw = sweep_spec(tmp_path / "results", budget={"max_trials": 6, "gpu_hours": 0.0001})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
+    out = run_cli(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], ray_env)
+    assert out.returncode == 2
+    error_lines = [line for line in out.stderr.splitlines() if line.startswith("xlsearch: error:")]
+    assert len(error_lines) == 1 and "budget.gpu_hours = 0.0001" in error_lines[0]
+    assert not (tmp_path / "results" / "it-sweep").exists()
+
+
+@pytest.mark.slow
+def test_gpu_hour_stopper_ends_the_sweep_at_its_cap(tmp_path, ray_env):
+    # 0.004 worker-hours = 14.4 s of trial time: the first two trials' rounds use it up.
+    raw = sweep_spec(tmp_path / "results", budget={"max_trials": 6, "gpu_hours": 0.004})
+    raw["scheduler"] = "none"
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
+    out = run_cli(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2", "--allow-over-budget"], ray_env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads((tmp_path / "results" / "it-sweep" / "summary.json").read_text())
+    started = len(re.findall(r"\] start \(", out.stdout))
+    assert started < 6, out.stdout[-2000:]
+    assert summary["trials"] == started
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, ray_env):
+    raw = sweep_spec(tmp_path / "results")
+    raw["scheduler"] = "none"
+    raw["search"]["intermediate_tuning"] = ["none"]
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen([*XLSEARCH, "run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], env=ray_env,
+                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+    finished: set[str] = set()
+    deadline = time.time() + 400
+    while time.time() < deadline and len(finished) < 2 and first.poll() is None:
+        time.sleep(1)
+        finished = set(re.findall(r"\[trial (\w+)\] finished", (tmp_path / "first.log").read_text()))
+    time.sleep(3)  # Tune records finished trials in its state every second (TUNE_GLOBAL_CHECKPOINT_S)
+    os.killpg(first.pid, signal.SIGKILL)  # the driver dies, with its local Ray
+    first.wait()
+    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], env=ray_env, capture_output=True)
+    assert len(finished) >= 2, (tmp_path / "first.log").read_text()[-3000:]
+
+    second = run_cli(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], ray_env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "resuming the sweep" in second.stdout
+    restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
+    assert not (restarted & finished), f"finished trials ran again: {restarted & finished}"
+    summary = json.loads((tmp_path / "results" / "it-sweep" / "summary.json").read_text())
+    assert summary["trials"] == 6 and summary["errors"] == 0
+
+    from xlsearch.tracking import SweepTracker, default_tracking_uri
+
+    tracker = SweepTracker(default_tracking_uri(tmp_path / "results" / "it-sweep"), "it-sweep",
+                           tmp_path / "results" / "it-sweep")
+    tracker.start_sweep("it-sweep", raw)
+    trial_ids = [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
+    assert len(trial_ids) == len(set(trial_ids)) == 6
