@@ -142,3 +142,10 @@ def test_console_script_validates_every_shipped_spec():
                          capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count(": ok (") == len(SPECS)
+
+
+def test_builtin_data_without_the_language_is_refused():
+    raw = with_change("data.zh.dev", {"builtin": "toy"})
+    with pytest.raises(SpecError) as info:
+        parse_spec(raw)
+    assert info.value.field == "data.zh.dev.builtin" and "has no language 'zh'" in info.value.allowed

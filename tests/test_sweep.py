@@ -254,3 +254,29 @@ def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, ray_
     tracker.start_sweep("it-sweep", raw)
     trial_ids = [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
     assert len(trial_ids) == len(set(trial_ids)) == 6
+
+
+@pytest.mark.slow
+def test_analyze_the_sweep_writes_the_report_and_logs_it_to_mlflow(finished_sweep, ray_env):
+    from xlsearch.tracking import SweepTracker, default_tracking_uri
+
+    _, sweep_dir, summary = finished_sweep
+    out = run_cli(["analyze", str(sweep_dir)], ray_env, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = (sweep_dir / "analysis" / "report.md").read_text()
+    assert f"{summary['trials']} trials; {summary['stopped_early']} stopped early by ASHA" in report
+    for name in ("score_vs_lr.png", "wrong_language_vs_lr.png", "learning_curves.png", "table_source_dev_score.tex"):
+        assert (sweep_dir / "analysis" / name).stat().st_size > 500
+    tracker = SweepTracker(default_tracking_uri(sweep_dir), "it-sweep", sweep_dir)
+    logged = {a.path for a in tracker.client.list_artifacts(summary["parent_run_id"], "analysis")}
+    assert "analysis/report.md" in logged and "analysis/score_vs_lr.png" in logged
+    # The notebook API reads the same sweep from MLflow as from the sweep directory.
+    from analysis import load_sweep
+
+    from_dir = load_sweep(sweep_dir)
+    from_mlflow = load_sweep(f"{default_tracking_uri(sweep_dir)}#it-sweep")
+    assert len(from_dir) == len(from_mlflow) and from_dir["trial_id"].nunique() == 6
+    assert sorted(from_dir[OBJECTIVE].round(6)) == sorted(from_mlflow[OBJECTIVE].round(6))
+
+
+OBJECTIVE = "source_dev/rougeL"

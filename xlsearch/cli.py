@@ -187,6 +187,44 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(argv, env=env)
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from analysis import analyze, load_sweep, write_report
+    from analysis.frame import SweepNotFound
+
+    if not 0 <= args.lid_threshold <= 1:
+        raise UsageError(f"--lid-threshold = {args.lid_threshold}: a wrong-language rate in [0, 1]")
+    frames = []
+    for source in args.sweeps:
+        try:
+            frames.append((source, load_sweep(source)))
+        except SweepNotFound as err:
+            raise UsageError(str(err)) from None
+    for source, frame in frames:
+        sweep_dir = Path(source).expanduser()
+        name = frame.attrs["name"]
+        if args.out:
+            out = Path(args.out) / name if len(frames) > 1 else Path(args.out)
+        elif sweep_dir.is_dir():
+            out = sweep_dir / "analysis"
+        else:
+            raise UsageError(f"{source}: give --out for an MLflow experiment")
+        files = write_report(analyze(frame, args.lid_threshold), out, name)
+        print(f"{name}: report in {files[0]} ({len(files)} files)")
+        summary = sweep_dir / "summary.json" if sweep_dir.is_dir() else None
+        if summary is not None and summary.is_file():
+            from xlsearch.tracking import SweepTracker
+
+            info = json.loads(summary.read_text())
+            tracker = SweepTracker(info["tracking_uri"], name, sweep_dir)
+            tracker.sweep_run_id = info["parent_run_id"]
+            tracker.log_artifacts("sweep", out, "analysis")
+            print(f"{name}: logged to the sweep's MLflow run {info['parent_run_id']} under analysis/")
+    return 0
+
+
 def _add_cluster_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", help="join a Ray cluster ('auto' for the one this node belongs to); "
                    "default: start a local Ray")
@@ -227,6 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     _add_cluster_args(p)
     p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("analyze", help="choose the LR the zero-shot way; report, tables and plots")
+    p.add_argument("sweeps", nargs="+", metavar="SWEEP",
+                   help="a sweep directory (STORAGE/NAME) or TRACKING_URI#EXPERIMENT")
+    p.add_argument("--out", help="report folder (default: SWEEP/analysis)")
+    p.add_argument("--lid-threshold", type=float, default=0.2,
+                   help="lid_aware rule: highest mean wrong-language rate a trial may have (default 0.2)")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 for a sweep's store")
     p.add_argument("sweep", nargs="?", default=".", metavar="SWEEP", help="sweep directory or spec")

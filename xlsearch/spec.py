@@ -379,7 +379,8 @@ def _check_intermediate_tuning(spec: SweepSpec, family: str) -> None:
 
 
 def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
-    from xlsearch.tasks.builtin import BUILTIN_DATASETS
+    from xlsearch.tasks.base import DataError
+    from xlsearch.tasks.builtin import BUILTIN_DATASETS, load_builtin
 
     for lang, splits in spec.data.items():
         for split, src in splits.items():
@@ -390,8 +391,13 @@ def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
             if src.path is not None and not spec.resolve_path(src.path).is_file():
                 raise SpecError(f"{field}.path", src.path,
                                 f"no such file (relative paths start at {spec.base_dir})")
-            if src.builtin is not None and src.builtin not in BUILTIN_DATASETS:
-                raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")
+            if src.builtin is not None:
+                if src.builtin not in BUILTIN_DATASETS:
+                    raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")
+                try:  # generated in memory in a blink: a language or split it lacks is caught now
+                    load_builtin(src.builtin, spec.task, lang, task_source(spec, lang, split).split)
+                except DataError as err:
+                    raise SpecError(f"{field}.builtin", src.builtin, str(err)) from None
             if src.hub is None and src.config:
                 raise SpecError(f"{field}.config", src.config, "config goes with hub only")
             if src.path is not None and src.split:

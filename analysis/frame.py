@@ -1,0 +1,116 @@
+"""Loading a sweep into a DataFrame: one row per (trial, round), one column per metric.
+
+Two sources hold the same results: the sweep directory (Tune's ``result.json`` of each trial,
+written as the sweep runs) and the MLflow experiment (one child run per trial). Notebooks:
+
+    from analysis import load_sweep
+    df = load_sweep("~/xlsearch_results/demo")
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+CONFIG_COLUMNS = ("lr", "method", "intermediate_tuning")
+GROUP_COLUMNS = ("method", "intermediate_tuning")
+
+
+class SweepNotFound(ValueError):
+    pass
+
+
+def _trial_rows(result_file: Path) -> list[dict]:
+    from xlsearch.sweep.trainable import trial_config
+
+    rows = []
+    for line in result_file.read_text().splitlines():
+        if not line.strip():
+            continue
+        result = json.loads(line)
+        if "round" not in result:  # Tune's closing record of a trial carries no metrics
+            continue
+        config = trial_config(result.get("config", {}))
+        row = {"trial_id": result["trial_id"], **config}
+        row.update({k: v for k, v in result.items()
+                    if k.startswith(("source_dev/", "target", "train/", "time/")) or k in ("round", "diverged")})
+        rows.append(row)
+    return rows
+
+
+def sweep_rounds(sweep_dir: Path) -> int | None:
+    """Rounds per trial from the sweep's saved spec (None when it is not there)."""
+    spec_file = Path(sweep_dir) / "spec.yaml"
+    if not spec_file.is_file():
+        return None
+    return int(yaml.safe_load(spec_file.read_text())["training"]["rounds"])
+
+
+def load_sweep_dir(sweep_dir: str | Path) -> pd.DataFrame:
+    """All rounds of all trials of the sweep in ``sweep_dir`` (STORAGE/NAME)."""
+    sweep_dir = Path(sweep_dir).expanduser()
+    files = sorted((sweep_dir / "tune").glob("*/result.json"))
+    if not files:
+        raise SweepNotFound(f"{sweep_dir}: no trial results (expected tune/*/result.json in a sweep directory)")
+    rows = [row for f in files for row in _trial_rows(f)]
+    return _finish(pd.DataFrame(rows), sweep_rounds(sweep_dir), sweep_dir.name)
+
+
+def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
+    """The same frame from an MLflow experiment's child runs (metric histories by round)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        raise SweepNotFound(f"experiment {experiment!r} not found in {tracking_uri}")
+    runs = client.search_runs([exp.experiment_id], "tags.`xlsearch.role` = 'trial'", max_results=10000)
+    rows = []
+    for run in runs:
+        params = dict(run.data.params)
+        by_round: dict[int, dict] = {}
+        for key in run.data.metrics:
+            for m in client.get_metric_history(run.info.run_id, key):
+                by_round.setdefault(int(m.step), {})[key] = m.value
+        for rnd, metrics in by_round.items():
+            rows.append({"trial_id": run.data.tags.get("xlsearch.trial_id"), **params, **metrics, "round": rnd})
+    frame = pd.DataFrame(rows)
+    if "lr" in frame:
+        frame["lr"] = frame["lr"].astype(float)
+    return _finish(frame, None, experiment)
+
+
+def _finish(frame: pd.DataFrame, rounds: int | None, name: str) -> pd.DataFrame:
+    if frame.empty:
+        raise SweepNotFound(f"{name}: the sweep has no reported rounds yet")
+    frame["round"] = frame["round"].astype(int)
+    if "diverged" not in frame:
+        frame["diverged"] = 0
+    frame["diverged"] = frame["diverged"].fillna(0).astype(int)
+    frame["rounds_done"] = frame.groupby("trial_id")["round"].transform("max")
+    frame.attrs["rounds"] = rounds or int(frame["round"].max())
+    frame.attrs["name"] = name
+    return frame.sort_values(["trial_id", "round"]).reset_index(drop=True)
+
+
+def load_sweep(source: str | Path) -> pd.DataFrame:
+    """A sweep directory, or ``TRACKING_URI#EXPERIMENT`` for an MLflow experiment."""
+    text = str(source)
+    if "#" in text and ("://" in text or text.startswith("sqlite:")):
+        uri, _, experiment = text.rpartition("#")
+        return load_mlflow_experiment(uri, experiment)
+    return load_sweep_dir(text)
+
+
+def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each trial's last round, for trials that reached the sweep's final round: ASHA-stopped
+    trials are compared only at equal fidelity. Diverged trials are kept (and flagged)."""
+    last = frame[frame["round"] == frame["rounds_done"]]
+    return last[(last["rounds_done"] >= frame.attrs["rounds"]) | (last["diverged"] == 1)].copy()
+
+
+def target_languages(frame: pd.DataFrame) -> list[str]:
+    langs = {c.split("/")[1] for c in frame.columns if c.startswith("target/") and c.count("/") == 2}
+    return sorted(langs)

@@ -1,0 +1,211 @@
+"""The analysis report of a sweep: tables shaped like the study's (rows: method x intermediate
+tuning; columns: target languages and their average), plots, and a Markdown page tying them
+together. Written into one folder, and logged to the sweep's parent MLflow run when there is one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on clusters or CI
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
+from analysis.selection import RULES, ZERO_SHOT, Choice, regret, select_all  # noqa: E402
+
+TASK_METRIC = {"rougeL": "ROUGE-L", "f1": "F1"}
+
+
+@dataclass
+class Analysis:
+    frame: pd.DataFrame  # every round of every trial
+    final: pd.DataFrame  # final-round trials
+    objective: str  # e.g. source_dev/rougeL
+    metric: str  # the task metric per target language, e.g. rougeL
+    langs: list[str]
+    threshold: float
+    choices: dict[tuple[str, str], dict[str, Choice]]  # (method, intermediate_tuning) -> rule -> choice
+
+
+def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
+    objective = next(c for c in ("source_dev/rougeL", "source_dev/f1") if c in frame)
+    metric = objective.split("/")[1]
+    langs = target_languages(frame)
+    final = final_rows(frame)
+    choices = {}
+    for key, rows in final.groupby(list(GROUP_COLUMNS), sort=True):
+        choices[tuple(key)] = select_all(rows, objective, metric, langs, threshold)
+    return Analysis(frame, final, objective, metric, langs, threshold, choices)
+
+
+def choice_table(a: Analysis, rule: str, value: str) -> pd.DataFrame:
+    """Rows method x intermediate tuning; columns target languages and avg; ``value`` is
+    "score" (task metric) or "wrong_language" (rate, %)."""
+    records = []
+    for (method, it), by_rule in a.choices.items():
+        c = by_rule[rule]
+        values = c.target_scores if value == "score" else {k: 100 * v for k, v in c.wrong_language.items()}
+        record = {"method": method, "intermediate_tuning": it, "lr": c.lr}
+        record.update({lang: values.get(lang, math.nan) for lang in a.langs})
+        record["avg"] = pd.Series([values.get(lang, math.nan) for lang in a.langs], dtype=float).mean()
+        records.append(record)
+    return pd.DataFrame(records).set_index(["method", "intermediate_tuning"])
+
+
+def regret_table(a: Analysis) -> pd.DataFrame:
+    records = []
+    for (method, it), by_rule in a.choices.items():
+        o = by_rule["oracle"]
+        records.append({"method": method, "intermediate_tuning": it,
+                        "lr source_dev": by_rule["source_dev"].lr, "lr lid_aware": by_rule["lid_aware"].lr,
+                        "lr oracle": o.lr,
+                        "regret source_dev": regret(by_rule["source_dev"], o),
+                        "regret lid_aware": regret(by_rule["lid_aware"], o),
+                        "note": "; ".join(sorted({c.note for c in by_rule.values() if c.note}))})
+    return pd.DataFrame(records).set_index(["method", "intermediate_tuning"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _final_by_group(a: Analysis):
+    ok = a.final[a.final["diverged"] == 0]
+    return ok.groupby("method", sort=True)
+
+
+def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
+    """One panel per method: ``target/<lang>/<column>`` against LR, one line per target language
+    (solid: no intermediate tuning; dashed: with)."""
+    groups = list(_final_by_group(a))
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(5 * max(1, len(groups)), 4), squeeze=False)
+    for ax, (method, rows) in zip(axes[0], groups):
+        for it, it_rows in rows.groupby("intermediate_tuning"):
+            it_rows = it_rows.sort_values("lr")
+            for i, lang in enumerate(a.langs):
+                col = f"target/{lang}/{column}"
+                if col in it_rows and it_rows[col].notna().any():
+                    ax.plot(it_rows["lr"], it_rows[col], marker="o", color=f"C{i}",
+                            linestyle="-" if it == "none" else "--", label=f"{lang} (it={it})")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # unreadable over narrow ranges
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel(ylabel)
+        if column.endswith("_rate"):
+            ax.set_ylim(-0.03, 1.03)
+        ax.set_title(method)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
+
+
+def plot_learning_curves(a: Analysis, path: Path) -> plt.Figure:
+    """The objective per round of every trial: where ASHA stopped which trial."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for trial_id, rows in a.frame.groupby("trial_id"):
+        rows = rows.sort_values("round")
+        stopped = rows["rounds_done"].iloc[0] < a.frame.attrs["rounds"]
+        ax.plot(rows["round"], rows[a.objective], marker="o", linestyle=":" if stopped else "-",
+                label=f"{rows['method'].iloc[0]} lr={rows['lr'].iloc[0]:.1e}{' (stopped)' if stopped else ''}")
+    ax.set_xlabel("eval round")
+    ax.set_ylabel(a.objective)
+    ax.set_title("learning curves (dotted: stopped early by ASHA)")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+def _md_table(df: pd.DataFrame, digits: int = 1) -> str:
+    df = df.reset_index()
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "---|" * len(df.columns)
+
+    def cell(v):
+        if isinstance(v, float):
+            return "–" if math.isnan(v) else (f"{v:.1e}" if 0 < abs(v) < 0.01 else f"{v:.{digits}f}")
+        return str(v)
+
+    return "\n".join([head, rule, *("| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False))])
+
+
+def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
+    """Markdown report, CSV and LaTeX tables, PNG plots into ``out``; returns the files."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    metric_name = TASK_METRIC.get(a.metric, a.metric)
+    for rule in RULES:
+        for value in ("score", "wrong_language"):
+            table = choice_table(a, rule, value)
+            stem = out / f"table_{rule}_{value}"
+            table.to_csv(stem.with_suffix(".csv"), float_format="%.4g")
+            stem.with_suffix(".tex").write_text(table.to_latex(float_format="%.1f", na_rep="--"))
+            files += [stem.with_suffix(".csv"), stem.with_suffix(".tex")]
+    regrets = regret_table(a)
+    regrets.to_csv(out / "regret.csv", float_format="%.4g")
+    files.append(out / "regret.csv")
+    plots = {
+        "score_vs_lr.png": lambda p: plot_vs_lr(a, a.metric, f"target {metric_name}", p),
+        "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, "wrong_language_rate", "wrong-language rate", p),
+        "learning_curves.png": lambda p: plot_learning_curves(a, p),
+    }
+    for name, draw in plots.items():
+        draw(out / name)
+        files.append(out / name)
+
+    n_trials = a.frame["trial_id"].nunique()
+    stopped = int((a.frame.groupby("trial_id")["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
+    diverged = int(a.frame.groupby("trial_id")["diverged"].max().sum())
+    lines = [
+        f"# {title}: choosing the learning rate zero-shot",
+        "",
+        f"{n_trials} trials; {stopped} stopped early by ASHA; {diverged} diverged. Selection compares only the "
+        f"{len(a.final)} trials that reached the final round ({a.frame.attrs['rounds']}): trials stopped early "
+        "were scored at a lower fidelity and are not compared with finished ones.",
+        "",
+        f"Rules: **source_dev** picks the best `{a.objective}` (the study's protocol, zero-shot); "
+        f"**lid_aware** picks the best `{a.objective}` among trials whose mean wrong-language rate is under "
+        f"{a.threshold:g} (zero-shot); **oracle** picks the best mean target {metric_name} — it reads target "
+        "labels, so it is **not zero-shot** and only measures what the other rules cost. For QA, the "
+        "wrong-language rate counts only examples whose reference answer is identifiably in the language, "
+        "so lid_aware reads target references there.",
+        "",
+        f"## Target {metric_name} of the source_dev choice",
+        "",
+        _md_table(choice_table(a, "source_dev", "score")),
+        "",
+        "## Wrong-language rate (%) of the source_dev choice",
+        "",
+        _md_table(choice_table(a, "source_dev", "wrong_language")),
+        "",
+        f"## Target {metric_name} of the oracle choice (not zero-shot)",
+        "",
+        _md_table(choice_table(a, "oracle", "score")),
+        "",
+        f"## LR chosen by each rule, and regret against the oracle (mean target {metric_name} points)",
+        "",
+        _md_table(regrets, digits=2),
+        "",
+        "## Plots",
+        "",
+        "![score vs LR](score_vs_lr.png)",
+        "![wrong-language rate vs LR](wrong_language_vs_lr.png)",
+        "![learning curves](learning_curves.png)",
+        "",
+        "Tables for every rule: `table_<rule>_<score|wrong_language>.{csv,tex}`; regrets: `regret.csv`.",
+    ]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    files.insert(0, out / "report.md")
+    return files
