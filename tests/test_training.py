@@ -15,6 +15,7 @@ from xlsearch.methods.freeze_dec_emb import is_encoder_body
 from xlsearch.models import load_model
 from xlsearch.spec import parse_spec
 from xlsearch.tasks import get_task
+from xlsearch.tasks.base import DataSource
 from xlsearch.training.batches import encode_examples, pad_batch, training_batches
 from xlsearch.training.checkpoint import load_trainable
 from xlsearch.training.data import load_trial_data
@@ -229,3 +230,24 @@ def test_resume_continues_where_the_checkpoint_stopped(tmp_path):
     assert [m["round"] for m in resumed.history] == [2]
     assert resumed.history[0]["train/loss"] == pytest.approx(full_run.history[1]["train/loss"], rel=1e-4)
     assert resumed.history[0]["source_dev/rougeL"] == pytest.approx(full_run.history[1]["source_dev/rougeL"])
+
+
+@pytest.mark.parametrize("model_name,token", [("tiny-mbart", "de_DE"), ("tiny-nllb", "deu_Latn")])
+def test_generation_starts_with_the_target_language_token(model_name, token):
+    model, codec = load_model(model_name)
+    examples = get_task("xlsum").load(DataSource(builtin="toy", split="validation"), "de", limit=3)
+    inputs = pad_batch(codec.encode([e.input_text for e in examples], "de", 64), None, codec.pad_token_id)
+    out = model.generate(**inputs, max_new_tokens=4, forced_bos_token_id=codec.forced_bos_token_id("de"))
+    # Decoding starts from </s>, then the forced language token: the model writes German.
+    assert out[:, 0].tolist() == [codec.eos_token_id] * 3
+    assert out[:, 1].tolist() == [codec.tokenizer.convert_tokens_to_ids(token)] * 3
+    g = generate(model, codec, examples, "de", max_input_length=64, max_new_tokens=4, batch_size=2)
+    assert len(g.predictions) == 3 and token not in " ".join(g.raw)  # language tokens never leak into text
+
+
+def test_adafactor_and_gradient_accumulation_train(tmp_path):
+    spec = toy_spec(tmp_path, training={"steps_per_round": 3, "rounds": 1, "batch_size": 2, "grad_accum": 2,
+                                         "optimizer": "adafactor", "eval_batch_size": 8,
+                                         "max_input_length": 96, "max_output_length": 12})
+    result = run_trial(spec, TrialParams(lr=1e-3), log=lambda _: None)
+    assert result.status == "completed" and math.isfinite(result.history[0]["train/loss"])

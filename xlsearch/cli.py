@@ -137,32 +137,28 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from xlsearch.sweep.run import BudgetExceeded, final_table, run_sweep, with_overrides
+    from xlsearch.sweep.tuner import ResourcesError
 
     spec = with_overrides(_load_spec_or_fail(args.spec), args.storage, args.tracking_uri)
     try:
         summary = run_sweep(spec, spec_path=args.spec, address=args.address,
                             allow_over_budget=args.allow_over_budget, num_cpus=args.num_cpus,
                             verbose=args.verbose)
-    except BudgetExceeded as err:
+    except (BudgetExceeded, ResourcesError) as err:
         raise UsageError(str(err)) from None
-    except RuntimeError as err:
-        if str(err).startswith("resources."):
-            raise UsageError(str(err)) from None
-        raise
     print(final_table(spec, summary))
     return 0 if summary["best"] is not None else 1
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from xlsearch.sweep.run import estimate_command, with_overrides
+    from xlsearch.sweep.tuner import ResourcesError
 
     spec = with_overrides(_load_spec_or_fail(args.spec), args.storage)
     try:
         est = estimate_command(spec, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
-    except RuntimeError as err:
-        if str(err).startswith("resources."):
-            raise UsageError(str(err)) from None
-        raise
+    except ResourcesError as err:
+        raise UsageError(str(err)) from None
     return 0 if not est.over_budget(spec) else 3
 
 

@@ -29,6 +29,10 @@ RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_V2_ENABLED": "
 DRIVER_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
 
 
+class ResourcesError(ValueError):
+    """The cluster cannot hold one trial as the spec's ``resources`` ask (one line, exit 2)."""
+
+
 @dataclass(frozen=True)
 class Placement:
     """How trials sit on the cluster."""
@@ -54,11 +58,11 @@ def placement(spec: SweepSpec, cluster: dict[str, float]) -> Placement:
     gpus_in_cluster = cluster.get("GPU", 0.0)
     gpus = (1.0 if gpus_in_cluster > 0 else 0.0) if r.gpus_per_worker == "auto" else float(r.gpus_per_worker)
     if gpus > 0 and gpus_in_cluster < gpus * r.workers:
-        raise RuntimeError(f"resources.gpus_per_worker = {r.gpus_per_worker}: a trial needs {gpus * r.workers:g} "
+        raise ResourcesError(f"resources.gpus_per_worker = {r.gpus_per_worker}: a trial needs {gpus * r.workers:g} "
                            f"GPUs and the cluster has {gpus_in_cluster:g}")
     cpus_in_cluster = cluster.get("CPU", 0.0)
     if cpus_in_cluster < r.cpus_per_worker * r.workers:
-        raise RuntimeError(f"resources.cpus_per_worker = {r.cpus_per_worker:g}: a trial needs "
+        raise ResourcesError(f"resources.cpus_per_worker = {r.cpus_per_worker:g}: a trial needs "
                            f"{r.cpus_per_worker * r.workers:g} CPUs and the cluster has {cpus_in_cluster:g}")
     by_cpu = math.floor(cpus_in_cluster / (r.cpus_per_worker * r.workers))
     by_gpu = math.floor(gpus_in_cluster / (gpus * r.workers)) if gpus > 0 else by_cpu
