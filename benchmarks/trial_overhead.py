@@ -1,0 +1,79 @@
+"""What running a trial through Ray costs, against the same trial run alone.
+
+Runs, alternately and --repeats times each (whole processes, wall-clock):
+  A  `xlsearch trial`  one trial in-process, no Ray (the baseline);
+  B  `xlsearch run`    the same single trial as a sweep: local Ray, Tune, a Train V2 worker,
+                       MLflow; with RAY_TRAIN_HEALTH_CHECK_INTERVAL_S=0.2 (xlsearch's setting);
+  C  `xlsearch run`    the same with Ray's default interval of 2.0 s.
+and prints the medians and the ratios B/A, C/A and C/B measured in this run.
+
+    python benchmarks/trial_overhead.py [--repeats 3] [--rounds 3] [--steps 15]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def spec(folder: Path, rounds: int, steps: int) -> Path:
+    raw = yaml.safe_load((REPO / "search_spaces" / "demo.yaml").read_text())
+    raw.update(name="overhead", storage=str(folder / "results"))
+    raw["search"].update(algorithm="grid", lr=[3e-3], methods={"full": {}}, intermediate_tuning=["none"])
+    raw["training"].update(rounds=rounds, steps_per_round=steps)
+    raw["scheduler"] = "none"
+    raw["budget"] = {"max_trials": 1}
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{out.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=15)
+    args = parser.parse_args()
+    xl = [sys.executable, "-m", "xlsearch"]
+    times: dict[str, list[float]] = {"A": [], "B": [], "C": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        spec_file = spec(folder, args.rounds, args.steps)
+        token = folder / "ray_token"
+        token.write_text(os.urandom(32).hex())
+        base_env = {**os.environ, "RAY_AUTH_TOKEN_PATH": str(token)}
+        for i in range(args.repeats):
+            times["A"].append(timed([*xl, "trial", str(spec_file), "--quiet", "--output", str(folder / f"a{i}")],
+                                    base_env))
+            for name, interval in (("B", "0.2"), ("C", "2.0")):
+                storage = folder / f"{name}{i}"
+                env = {**base_env, "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": interval}
+                times[name].append(timed([*xl, "run", str(spec_file), "--num-cpus", "2", "--storage", str(storage)],
+                                         env))
+            print(f"repeat {i + 1}: " + "  ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\none trial of {args.rounds} rounds x {args.steps} steps (tiny-mt5, 2 CPUs), median of {args.repeats}:")
+    print(f"  A trial alone          {med['A']:6.1f} s")
+    print(f"  B sweep, interval 0.2  {med['B']:6.1f} s   B/A = {med['B'] / med['A']:.2f}")
+    print(f"  C sweep, interval 2.0  {med['C']:6.1f} s   C/A = {med['C'] / med['A']:.2f}   C/B = {med['C'] / med['B']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
