@@ -221,6 +221,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from pathlib import Path
+
+    from xlsearch.lab import LAB_DIR_ENV_VAR, lab_dir
+    from xlsearch.lab.pretrain import PretrainConfig, build_lab
+
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps {args.steps}: a positive number of pretraining steps")
+    config = PretrainConfig() if args.steps is None else replace(PretrainConfig(), steps=args.steps)
+    directory = Path(args.storage).expanduser() if args.storage else lab_dir()
+    build_lab(directory, config, progress=not args.quiet)
+    if directory.resolve() != lab_dir().resolve():
+        print(f"to use this lab, set {LAB_DIR_ENV_VAR}={directory}")
+    return 0
+
+
 def _add_cluster_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", help="join a Ray cluster ('auto' for the one this node belongs to); "
                    "default: start a local Ray")
@@ -269,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lid-threshold", type=float, default=0.2,
                    help="lid_aware rule: highest mean wrong-language rate a trial may have (default 0.2)")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("lab", help="the offline miniature lab: build its world and pretrained lab-mt5")
+    lab_sub = p.add_subparsers(dest="lab_command", required=True, metavar="LAB_COMMAND")
+    q = lab_sub.add_parser("build", help="generate the world and pretrain lab-mt5 (minutes on a CPU)")
+    q.add_argument("--storage", metavar="DIR", help="where the lab goes (default: $XLSEARCH_LAB_DIR, "
+                   "else ~/xlsearch_results/lab); lab-mt5 is read from DIR/model via XLSEARCH_LAB_DIR")
+    q.add_argument("--steps", type=int, help="pretraining steps (default: the lab's schedule)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 for a sweep's store")
     p.add_argument("sweep", nargs="?", default=".", metavar="SWEEP", help="sweep directory or spec")

@@ -85,6 +85,15 @@ _CONFIG_MODELS: dict[str, tuple[str, str]] = {
 EXTRA_MODELS: dict[str, Callable[[], ModelRef]] = {}
 
 
+def _lab_model_ref() -> ModelRef:
+    from xlsearch.lab import lab_model_ref  # imported when asked for, so the registry stays light
+
+    return lab_model_ref()
+
+
+EXTRA_MODELS["lab-mt5"] = _lab_model_ref
+
+
 def known_model_names() -> list[str]:
     return sorted([*HUB_MODELS, *_CONFIG_MODELS, *EXTRA_MODELS])
 
@@ -172,6 +181,10 @@ def load_model(name_or_ref: str | ModelRef, *, checkpoint: str | Path | None = N
 
     ref = resolve_model(name_or_ref) if isinstance(name_or_ref, str) else name_or_ref
     location = str(checkpoint) if checkpoint is not None else ref.location
+    if ref.kind == "lab" and checkpoint is None and not (Path(location) / "config.json").is_file():
+        from xlsearch.lab import not_built_message
+
+        raise ModelError(not_built_message(location))
     if location is not None:
         try:
             tokenizer = AutoTokenizer.from_pretrained(location)

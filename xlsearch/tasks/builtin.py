@@ -182,8 +182,15 @@ def toy_examples(task: str, lang: str, split: str) -> list[Example]:
     return examples
 
 
+def _lab_examples(task: str, lang: str, split: str) -> list[Example]:
+    from xlsearch.lab.world import lab_examples  # the miniature lab's world (xlsearch/lab)
+
+    return lab_examples(task, lang, split)
+
+
 BUILTIN_DATASETS: dict[str, Callable[[str, str, str], list[Example]]] = {
     "toy": toy_examples,
+    "lab": _lab_examples,
 }
 
 

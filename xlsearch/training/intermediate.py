@@ -54,9 +54,12 @@ def cache_key(spec: SweepSpec, it: IntermediateTuningSpec) -> str:
     ref = resolve_model(spec.model)
     sources = {lang: [repr(task_source(spec, lang, s)) for s in ("unlabeled", "train", "dev")]
                for lang in languages(spec, it)}
+    # A model directory rebuilt in place (the lab's) must not reuse checkpoints of the old one.
+    config = Path(ref.location) / "config.json" if ref.location else None
+    built = config.stat().st_mtime_ns if config is not None and config.is_file() else None
     payload = {
         "version": CACHE_VERSION,
-        "model": [ref.name, ref.kind, ref.location],
+        "model": [ref.name, ref.kind, ref.location, built],
         "task": spec.task,
         "setting": it.model_dump(exclude={"name"}),
         "sources": sources,

@@ -1,0 +1,133 @@
+"""The miniature lab: its world, tokenizer, the lab-mt5 registry entry and a tiny build."""
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from xlsearch.lab import LAB_DIR_ENV_VAR, lab_model_dir, world
+from xlsearch.lab.tokenizer import world_tokenizer
+from xlsearch.models import ModelError, Seq2SeqCodec, load_model, resolve_model
+from xlsearch.tasks.builtin import load_builtin
+
+SPEC = Path(__file__).resolve().parents[1] / "search_spaces" / "lab.yaml"
+# A model small enough to pretrain in seconds through the same code path as the real build.
+TINY = dict(steps=80, batch_size=32, lr=1e-2, d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=1)
+
+
+def test_world_is_a_function_of_its_seed():
+    world.lab_people.cache_clear()
+    first = world.lab_people(7)
+    world.lab_people.cache_clear()
+    assert world.lab_people(7) == first
+    assert world.lab_people(8) != first
+    assert world.pretraining_paragraphs(7)[:50] == world.pretraining_paragraphs(7)[:50]
+
+
+def test_builtin_lab_splits_hold_different_people_and_parallel_facts():
+    train = load_builtin("lab", "xlsum", "en", "train")
+    dev = load_builtin("lab", "xlsum", "en", "validation")
+    assert len(train) == world.SPLIT_SIZES["train"] and len(dev) == world.SPLIT_SIZES["validation"]
+    names = lambda examples: {e.targets[0].split()[0] for e in examples}  # noqa: E731
+    assert not names(train) & names(dev)
+    de = load_builtin("lab", "xlsum", "de", "validation")
+    assert de[0].targets[0].split()[0] == dev[0].targets[0].split()[0]  # same person, same name
+    assert all(3 <= e.input_text.count(".") <= 5 for e in train)
+
+
+def test_held_out_summaries_never_appear_in_pretraining_text():
+    corpus = " ".join(p for _, p in world.pretraining_paragraphs())
+    for lang in world.LAB_LANGUAGES:
+        for example in load_builtin("lab", "xlsum", lang, "validation")[:50]:
+            assert example.targets[0] not in corpus
+
+
+def test_fasttext_identifies_every_language_of_the_task():
+    from xlsearch.langid import get_identifier
+
+    identifier = get_identifier()
+    for lang in world.LAB_LANGUAGES:
+        examples = load_builtin("lab", "xlsum", lang, "validation")
+        for texts in ([e.input_text for e in examples], [e.targets[0] for e in examples]):
+            labels = [label for label, _ in identifier.identify(texts)]
+            assert sum(label == lang for label in labels) / len(labels) >= 0.95, lang
+
+
+def test_tokenizer_round_trips_the_world_after_save_and_load(tmp_path):
+    from transformers import AutoTokenizer
+
+    world_tokenizer(world.LAB_SEED).save_pretrained(tmp_path)
+    codec = Seq2SeqCodec(AutoTokenizer.from_pretrained(tmp_path), "mt5")
+    assert (codec.pad_token_id, codec.eos_token_id, codec.tokenizer.unk_token_id) == (0, 1, 2)
+    for lang in world.LAB_LANGUAGES:
+        for split in ("train", "validation"):
+            examples = load_builtin("lab", "xlsum", lang, split)
+            texts = [e.input_text for e in examples] + [e.targets[0] for e in examples]
+            ids = codec.encode(texts, lang, max_length=512)
+            assert all(codec.tokenizer.unk_token_id not in row for row in ids)
+            assert codec.decode(ids) == texts
+    summary = load_builtin("lab", "xlsum", "en", "train")[0].targets[0]
+    # One token per word and per "."; the name in 2-3 syllable pieces; then </s>.
+    assert len(codec.encode([summary], "en", 512)[0]) <= len(summary.split()) + 4
+
+
+def test_span_corruption_works_with_the_lab_tokenizer():
+    import random
+
+    from xlsearch.lm_objectives import lm_examples
+
+    codec = Seq2SeqCodec(world_tokenizer(world.LAB_SEED), "mt5")
+    text = load_builtin("lab", "xlsum", "fr", "train")[0].input_text
+    [(inputs, labels)] = lm_examples([text], "fr", codec, "span_corruption", 64, random.Random(0))
+    masked, target = codec.decode_keep_sentinels([inputs])[0], codec.decode_keep_sentinels([labels])[0]
+    assert "<extra_id_0>" in masked and target.startswith("<extra_id_0>")
+
+
+def test_lab_model_resolves_unbuilt_but_loading_says_how_to_build(tmp_path, monkeypatch):
+    monkeypatch.setenv(LAB_DIR_ENV_VAR, str(tmp_path / "nothing"))
+    ref = resolve_model("lab-mt5")
+    assert (ref.kind, ref.family, ref.location) == ("lab", "mt5", str(tmp_path / "nothing" / "model"))
+    with pytest.raises(ModelError, match="xlsearch lab build"):
+        load_model("lab-mt5")
+
+
+def test_lab_spec_validates_without_a_built_lab(tmp_path, monkeypatch, capsys):
+    from xlsearch.cli import main
+
+    monkeypatch.setenv(LAB_DIR_ENV_VAR, str(tmp_path / "nothing"))
+    assert main(["validate", str(SPEC)]) == 0
+    assert "12 trials" in capsys.readouterr().out
+
+
+def test_lab_build_refuses_a_bad_step_count(tmp_path, capsys):
+    from xlsearch.cli import main
+
+    assert main(["lab", "build", "--storage", str(tmp_path / "lab"), "--steps", "0"]) == 2
+    assert "--steps 0" in capsys.readouterr().err
+    assert not (tmp_path / "lab").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_lab(tmp_path_factory):
+    from xlsearch.lab.pretrain import PretrainConfig, build_lab
+
+    directory = tmp_path_factory.mktemp("lab")
+    record = build_lab(directory, replace(PretrainConfig(), **TINY), progress=False, log=lambda _: None)
+    return directory, record
+
+
+def test_tiny_build_loads_through_the_registry_and_learned_to_fill_spans(tiny_lab, monkeypatch):
+    from xlsearch.lab.pretrain import span_corruption_data, span_corruption_loss
+
+    directory, record = tiny_lab
+    monkeypatch.setenv(LAB_DIR_ENV_VAR, str(directory))
+    assert (lab_model_dir() / "config.json").is_file()
+    model, codec = load_model("lab-mt5")
+    assert codec.family == "mt5" and model.config.d_model == TINY["d_model"]
+    # Fresh held-out people's paragraphs (never in pretraining), span-corrupted with a new seed.
+    held_out = [("de", e.input_text) for e in load_builtin("lab", "xlsum", "de", "test")[:64]]
+    data = span_corruption_data(held_out, codec, 96, seed=123)
+    loss = span_corruption_loss(model, codec, data)
+    assert loss < math.log(len(codec.tokenizer)) - 2.0  # well below a uniform guess
+    assert loss < record["heldout_loss_initial"] / 2
+    assert (directory / "data" / "ru" / "validation.jsonl").is_file()
