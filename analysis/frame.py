@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-CONFIG_COLUMNS = ("lr", "method", "intermediate_tuning")
 GROUP_COLUMNS = ("method", "intermediate_tuning")
 
 

@@ -16,7 +16,7 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
-from analysis.selection import RULES, ZERO_SHOT, Choice, regret, select_all  # noqa: E402
+from analysis.selection import RULES, Choice, regret, select_all  # noqa: E402
 
 TASK_METRIC = {"rougeL": "ROUGE-L", "f1": "F1"}
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 RULES = ("source_dev", "lid_aware", "oracle")
-ZERO_SHOT = {"source_dev": True, "lid_aware": True, "oracle": False}
 
 
 @dataclass

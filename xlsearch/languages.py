@@ -83,10 +83,6 @@ LANGUAGES: dict[str, Language] = {
     ]
 }
 
-# Scripts written without spaces between words: metrics split them into characters.
-UNSEGMENTED_LANGUAGES = frozenset({"zh", "ja", "th", "my", "km", "lo"})
-
-
 class UnknownLanguageError(ValueError):
     pass
 

@@ -15,7 +15,6 @@ mBART and NLLB generate in the target language.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,6 +257,3 @@ class Seq2SeqCodec:
         cleaned = [[int(t) for t in ids if int(t) not in drop] for ids in ids_batch]
         return [t.strip() for t in self.tokenizer.batch_decode(cleaned, skip_special_tokens=False)]
 
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")

@@ -20,8 +20,6 @@ from xlsearch.lm_objectives import objective_for_family
 from xlsearch.languages import LANGUAGES, UnknownLanguageError, get_language, model_language_code
 from xlsearch.methods import METHODS
 
-TASK_NAMES = ("xlsum", "xquad")
-SPLITS = ("train", "dev", "unlabeled")
 DEFAULT_STORAGE = "~/xlsearch_results"
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
-from xlsearch.spec import SweepSpec
+from xlsearch.spec import SweepSpec, planned_trials
 
 
 class BudgetExceeded(RuntimeError):
@@ -92,7 +92,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         prepare_intermediate_tuning(spec, place, log)
         callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
                                     spec.training.rounds),
-                     ProgressLines(objective, spec.training.rounds, _trial_count(spec))]
+                     ProgressLines(objective, spec.training.rounds, planned_trials(spec))]
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
@@ -121,12 +121,6 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     finally:
         if not address:
             ray.shutdown()
-
-
-def _trial_count(spec: SweepSpec) -> int:
-    from xlsearch.spec import planned_trials
-
-    return planned_trials(spec)
 
 
 def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:

@@ -106,7 +106,6 @@ def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> t
     from xlsearch.methods import get_method
     from xlsearch.models import load_model
     from xlsearch.spec import parse_spec
-    from xlsearch.tasks import get_task
     from xlsearch.training.batches import encode_examples, training_batches
     from xlsearch.training.data import load_split
     from xlsearch.training.evaluate import generate

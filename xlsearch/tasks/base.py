@@ -116,6 +116,10 @@ class Task:
         """The example's input text alone, for language-modelling objectives on target text."""
         return example.input_text
 
+    def language_id_mask(self, examples: Sequence[Example], lang: str) -> list[bool]:
+        """Which examples' outputs language id can judge; all of them unless a task says less."""
+        return [True] * len(examples)
+
     # --- what a task implements ---------------------------------------------------------
 
     def hub_config(self, hub: str, lang: str) -> str | None:

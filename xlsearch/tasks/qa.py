@@ -73,6 +73,13 @@ class QATask(Task):
             id=str(row["id"]), lang=lang, input_text=qa_input(row["question"], row["context"]), targets=targets
         )
 
+    def language_id_mask(self, examples, lang: str) -> list[bool]:
+        """Language id is unreliable on short answers: as in the study, only examples whose
+        reference answer holds no digits and is itself identified as ``lang`` count."""
+        from xlsearch.metrics import qa_language_mask
+
+        return qa_language_mask([list(ex.targets) for ex in examples], lang)
+
     def unlabeled_text(self, example: Example) -> str:
         """Question and context without the English ``question:``/``context:`` markers.
 

@@ -82,10 +82,8 @@ def language_rates(task: Task, gens: Generations) -> dict[str, float]:
     }
     if fasttext_label(gens.lang) is None or not n:
         return rates
-    kept = gens.raw
-    if task.name == "xquad":
-        mask = M.qa_language_mask([list(ex.targets) for ex in gens.examples], gens.lang)
-        kept = [r for r, keep in zip(gens.raw, mask) if keep]
+    mask = task.language_id_mask(gens.examples, gens.lang)
+    kept = [r for r, keep in zip(gens.raw, mask) if keep]
     if kept:
         found = M.generation_language_rates(kept, gens.lang)
         rates["wrong_language_rate"] = float(found["wrong_language_rate"])

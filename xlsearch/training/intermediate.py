@@ -68,9 +68,9 @@ def cache_key(spec: SweepSpec, it: IntermediateTuningSpec) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_dir(spec: SweepSpec, it: IntermediateTuningSpec) -> Path:
+def cache_dir(spec: SweepSpec, it: IntermediateTuningSpec, key: str) -> Path:
     safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.model)[-60:]
-    return Path(spec.storage).expanduser() / "intermediate_tuning" / f"{safe_model}-{it.label}-{cache_key(spec, it)[:12]}"
+    return Path(spec.storage).expanduser() / "intermediate_tuning" / f"{safe_model}-{it.label}-{key[:12]}"
 
 
 def ensure_intermediate_checkpoint(spec: SweepSpec, label: str, *, device: torch.device | None = None,
@@ -78,9 +78,9 @@ def ensure_intermediate_checkpoint(spec: SweepSpec, label: str, *, device: torch
                                    log: Callable[[str], None] = print) -> IntermediateCheckpoint:
     """The intermediate-tuned model for setting ``label``: from the cache, or trained now."""
     it = setting(spec, label)
-    folder = cache_dir(spec, it)
-    done = folder / "model" / "config.json"
     key = cache_key(spec, it)
+    folder = cache_dir(spec, it, key)
+    done = folder / "model" / "config.json"
     if done.is_file():
         return IntermediateCheckpoint(folder / "model", key, trained=False)
     folder.parent.mkdir(parents=True, exist_ok=True)
