@@ -12,7 +12,7 @@ from xlsearch.tasks.builtin import load_builtin
 
 SPEC = Path(__file__).resolve().parents[1] / "search_spaces" / "lab.yaml"
 # A model small enough to pretrain in seconds through the same code path as the real build.
-TINY = dict(steps=80, batch_size=32, lr=1e-2, d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=1)
+TINY = dict(steps=200, batch_size=32, lr=1e-2, d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=1)
 
 
 def test_world_is_a_function_of_its_seed():
@@ -83,6 +83,25 @@ def test_span_corruption_works_with_the_lab_tokenizer():
     assert "<extra_id_0>" in masked and target.startswith("<extra_id_0>")
 
 
+def test_pretraining_mixes_three_objectives_and_gap_sentences_pick_the_lead():
+    from xlsearch.lab.pretrain import gap_sentence_pairs, pretraining_data
+
+    codec = Seq2SeqCodec(world_tokenizer(world.LAB_SEED), "mt5")
+    person = world.split_people("train")[0]
+    lead = world.summary_sentence(person, "de")
+    paragraph = " ".join([lead, *(world.fact_sentence(person, "de", f) for f in world.FACTS)])
+    [(inputs, labels)] = gap_sentence_pairs([paragraph], codec, 96)
+    assert codec.decode([labels]) == [lead]  # the lead names the city and the instrument: principal
+    assert codec.tokenizer.decode(inputs).startswith("<mask> ")
+
+    texts = [("es", e.input_text) for e in load_builtin("lab", "xlsum", "es", "train")[:10]]
+    data = pretraining_data(texts, codec, 96, seed=0, denoising_share=0.4, gap_sentence_share=0.2)["es"]
+    mask, sentinel = codec.tokenizer.mask_token_id, codec.tokenizer.convert_tokens_to_ids("<extra_id_0>")
+    kinds = [("denoising" if mask in x and len(y) > len(x) - 3 else "gap" if mask in x else
+              "span" if sentinel in x else "?") for x, y in zip(data.input_ids, data.labels)]
+    assert kinds == ["denoising"] * 4 + ["gap"] * 2 + ["span"] * 4
+
+
 def test_lab_model_resolves_unbuilt_but_loading_says_how_to_build(tmp_path, monkeypatch):
     monkeypatch.setenv(LAB_DIR_ENV_VAR, str(tmp_path / "nothing"))
     ref = resolve_model("lab-mt5")
@@ -117,17 +136,19 @@ def tiny_lab(tmp_path_factory):
 
 
 def test_tiny_build_loads_through_the_registry_and_learned_to_fill_spans(tiny_lab, monkeypatch):
-    from xlsearch.lab.pretrain import span_corruption_data, span_corruption_loss
+    from xlsearch.lab.pretrain import HELDOUT_PARAGRAPHS, pretraining_data, span_corruption_loss
 
     directory, record = tiny_lab
     monkeypatch.setenv(LAB_DIR_ENV_VAR, str(directory))
     assert (lab_model_dir() / "config.json").is_file()
     model, codec = load_model("lab-mt5")
     assert codec.family == "mt5" and model.config.d_model == TINY["d_model"]
-    # Fresh held-out people's paragraphs (never in pretraining), span-corrupted with a new seed.
-    held_out = [("de", e.input_text) for e in load_builtin("lab", "xlsum", "de", "test")[:64]]
-    data = span_corruption_data(held_out, codec, 96, seed=123)
-    loss = span_corruption_loss(model, codec, data)
-    assert loss < math.log(len(codec.tokenizer)) - 2.0  # well below a uniform guess
-    assert loss < record["heldout_loss_initial"] / 2
+    # The paragraphs the build held out of pretraining, span-corrupted with a new seed, per language.
+    held_out = world.pretraining_paragraphs(world.LAB_SEED)[:HELDOUT_PARAGRAPHS]
+    chance = math.log(len(codec.tokenizer))
+    for lang in world.LAB_LANGUAGES:
+        data = pretraining_data([(l, p) for l, p in held_out if l == lang], codec, 96, seed=123)
+        loss = span_corruption_loss(model, codec, data)
+        assert loss < chance - 2.0, lang  # well below a uniform guess, in every language
+        assert loss < record["heldout_loss_initial"] / 2, lang
     assert (directory / "data" / "ru" / "validation.jsonl").is_file()

@@ -159,6 +159,12 @@ def test_sweep_completes_and_asha_stops_some_trials_early(finished_sweep):
     assert summary["best"]["metrics"]["round"] == 3
     assert "best by source_dev/rougeL" in out.stdout and "target mean" in out.stdout
     assert re.search(r"\[trial \w+\] round 1/3", out.stdout)  # live progress lines
+    # The per-trial table: one row per trial, LR ascending within a method/IT group.
+    assert len(summary["results"]) == 6
+    header = next(line for line in out.stdout.splitlines() if line.startswith("method "))
+    assert "src rougeL" in header and "de wrong" in header and "mean wrong" in header
+    rows = out.stdout.split(header)[1].splitlines()[2:8]
+    assert sorted(float(r.split()[2]) for r in rows) == sorted(float(f"{t['config']['lr']:.1e}") for t in summary["results"])
     # Intermediate tuning ran once, as a shared stage, and was cached.
     assert len(list((sweep_dir.parent / "intermediate_tuning").glob("*/model/config.json"))) == 1
 

@@ -34,3 +34,29 @@ def language_table(metrics: dict[str, Any], source_languages: Sequence[str], tar
     rows.append(["target mean", *(_cell(metrics.get(f"target_mean/{m}")) for m in metric_names),
                  _cell(metrics.get("target_mean/wrong_language_rate"), True), "", "", ""])
     return format_table(header, rows)
+
+
+def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[str],
+                 metric_names: Sequence[str], objective: str, limit: int = 30) -> str:
+    """One row per trial that reported (``{"config", "metrics"}`` items), grouped by method and
+    intermediate tuning, LR ascending, so the effect of the LR reads down a group: the source
+    dev score (the objective, and exact match where the task has it), then the wrong-language
+    rate in each target language and on average, and the mean target score. With more than ``limit`` trials, the best
+    ``limit`` by ``objective`` are shown."""
+    reported = [t for t in trials if t.get("metrics") and objective in t["metrics"]]
+    shown = sorted(reported, key=lambda t: -t["metrics"][objective])[:limit]
+    shown.sort(key=lambda t: (str(t["config"]["method"]), str(t["config"]["intermediate_tuning"]), t["config"]["lr"]))
+    source = [objective.split("/")[-1], *(["exact_match"] if "exact_match" in metric_names else [])]
+    source = list(dict.fromkeys(source))
+    header = ["method", "it", "lr", "rounds", *(f"src {m}" for m in source),
+              *(f"{lang} wrong" for lang in target_languages), "mean wrong", f"tgt {source[0]}"]
+    rows = []
+    for t in shown:
+        c, m = t["config"], t["metrics"]
+        rows.append([str(c["method"]), str(c["intermediate_tuning"]), f"{c['lr']:.1e}", str(m.get("round", "-")),
+                     *(_cell(m.get(f"source_dev/{name}")) for name in source),
+                     *(_cell(m.get(f"target/{lang}/wrong_language_rate"), True) for lang in target_languages),
+                     _cell(m.get("target_mean/wrong_language_rate"), True),
+                     _cell(m.get(f"target_mean/{source[0]}"))])
+    note = f"\n(the best {limit} of {len(reported)} trials by {objective})" if len(reported) > limit else ""
+    return format_table(header, rows) + note

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-PAD, EOS, UNK = "<pad>", "</s>", "<unk>"
+PAD, EOS, UNK, MASK = "<pad>", "</s>", "<unk>", "<mask>"
 N_SENTINELS = 100  # <extra_id_0> .. <extra_id_99>, as in mT5
 
 
@@ -54,12 +54,12 @@ def build_tokenizer(texts: Iterable[str], names: Iterable[str] = ()):
     counts = Counter(word for text in texts for word, _ in pre.pre_tokenize_str(text) if word not in names)
     words = sorted(counts, key=lambda w: (-counts[w], w))  # deterministic order
     pieces = [p for p in name_pieces(sorted(names)) if p not in counts]
-    vocab = {token: i for i, token in enumerate([PAD, EOS, UNK, *words, *pieces, *sentinel_tokens()])}
+    vocab = {token: i for i, token in enumerate([PAD, EOS, UNK, *words, *pieces, MASK, *sentinel_tokens()])}
     core = Tokenizer(models.WordPiece(vocab, unk_token=UNK, continuing_subword_prefix="##"))
     core.pre_tokenizer = pre
     core.decoder = decoders.WordPiece(prefix="##", cleanup=True)  # no space before . and ,
     return PreTrainedTokenizerFast(tokenizer_object=core, pad_token=PAD, eos_token=EOS, unk_token=UNK,
-                                   additional_special_tokens=sentinel_tokens(),
+                                   mask_token=MASK, additional_special_tokens=sentinel_tokens(),
                                    clean_up_tokenization_spaces=False)
 
 

@@ -2,9 +2,8 @@
 
 Everything is a pure function of a seed. The same people appear in every language (the text is
 parallel); each task split has its own people. The lab's "web text" (the pretraining corpus)
-is paragraphs about every person in every language; about 15% of them also hold a
-summary-shaped sentence, but only about people outside the dev and test splits, so the
-pretrained model never saw a held-out label.
+is paragraphs about every person in every language; some open with a summary-shaped sentence,
+but only about people of the training split, so the pretrained model never saw a held-out label.
 
 The ``xlsum`` task: an article of 3-5 shuffled facts about one person (always the city and the
 instrument) -> the one-sentence summary naming both, in the article's language.
@@ -25,7 +24,7 @@ LAB_SEED = 0
 LAB_LANGUAGES = ("en", "de", "es", "fr", "ru")
 SPLIT_SIZES = {"train": 600, "validation": 200, "test": 200}  # people per split
 FACTS = ("city", "instrument", "pet", "age", "colour")
-SUMMARY_SHARE = 0.15  # share of pretraining paragraphs that hold a summary-shaped sentence
+SUMMARY_SHARE = 0.3  # share of training people's pretraining paragraphs that open with the summary
 
 # Parallel lists: item i is the same city, instrument, pet or colour in every language. The
 # phrases are written in the form their sentence needs (Russian instruments in the
@@ -184,12 +183,13 @@ def lab_examples(task: str, lang: str, split: str, seed: int = LAB_SEED) -> list
 
 
 def pretraining_paragraphs(seed: int = LAB_SEED, per_person: int = 2,
-                           languages: tuple[str, ...] = LAB_LANGUAGES) -> list[tuple[str, str]]:
+                           languages: tuple[str, ...] = LAB_LANGUAGES,
+                           summary_share: float = SUMMARY_SHARE) -> list[tuple[str, str]]:
     """(language, paragraph) pairs of the lab's unlabeled web text, shuffled.
 
     Each person gets ``per_person`` paragraphs per language, each with 3-5 of their facts in a
-    random order; ``SUMMARY_SHARE`` of the paragraphs about training-split (or unsplit) people
-    also hold the summary-shaped sentence at a random position.
+    random order. ``summary_share`` of the paragraphs about training-split people open with the
+    summary-shaped sentence (a lead, as a news text or a profile page would).
     """
     rng = random.Random(seed + 1)
     held_out = {p.name for split in ("validation", "test") for p in split_people(split, seed)}
@@ -197,10 +197,11 @@ def pretraining_paragraphs(seed: int = LAB_SEED, per_person: int = 2,
     for person in lab_people(seed):
         for lang in languages:
             for _ in range(per_person):
-                sentences = [fact_sentence(person, lang, f) for f in rng.sample(FACTS, rng.randint(3, len(FACTS)))]
-                if person.name not in held_out and rng.random() < SUMMARY_SHARE:
-                    sentences.insert(rng.randint(0, len(sentences)), summary_sentence(person, lang))
-                paragraphs.append((lang, " ".join(sentences)))
+                facts = rng.sample(FACTS, rng.randint(3, len(FACTS)))
+                lead = person.name not in held_out and rng.random() < summary_share
+                text = " ".join(([summary_sentence(person, lang)] if lead else [])
+                                + [fact_sentence(person, lang, f) for f in facts])
+                paragraphs.append((lang, text))
     rng.shuffle(paragraphs)
     return paragraphs
 

@@ -109,7 +109,9 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
             "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,
             "trials": len(trials), "errors": sum(t["error"] is not None for t in trials),
             "stopped_early": sum(0 < t["metrics"].get("round", 0) < spec.training.rounds for t in trials),
-            "best": best, "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
+            "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
+                                      if t["error"] is None and t["metrics"]],
+            "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
         }
         tracker.end_sweep("FINISHED", {"config": best["config"], objective: best["metrics"][objective]} if best else None)
         write_summary(sweep_dir, summary)
@@ -124,21 +126,25 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
 
 def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
-    from xlsearch.report import language_table
+    from xlsearch.report import language_table, trials_table
     from xlsearch.tasks import get_task
     from xlsearch.training.params import TrialParams
 
     best = summary["best"]
     lines = [f"\nsweep '{spec.name}' done in {summary['wall_clock_s'] / 60:.1f} min: {summary['trials']} trials, "
              f"{summary['stopped_early']} stopped early by ASHA, {summary['errors']} failed"]
+    metric_names = get_task(spec.task).metric_names
+    if summary.get("results"):
+        lines.append("every trial, by method, intermediate tuning (it) and LR; src = source-language dev; "
+                     "wrong = share of outputs in another language than the input's")
+        lines.append(trials_table(summary["results"], spec.target_languages, metric_names, summary["objective"]))
     if best is None:
         lines.append("no trial produced a score (all diverged or failed)")
     else:
         params = TrialParams.from_flat(best["config"])
         score = best["metrics"][summary["objective"]]
         lines.append(f"best by {summary['objective']} (the zero-shot choice): {params.label()}  -> {score:.1f}")
-        lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages,
-                                    get_task(spec.task).metric_names))
+        lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
     lines.append(f"results: {summary['sweep_dir']}")
     lines.append(f"MLflow: {summary['tracking_uri']}  (browse with: xlsearch ui {summary['sweep_dir']})")
     return "\n".join(lines)

@@ -95,3 +95,29 @@ def length_sorted_batches(inputs: Sequence[list[int]], batch_size: int) -> Itera
     order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+def bucketed_batches(data: dict[str, Encoded], batch_size: int, seed: int, pad_id: int,
+                     pool_batches: int = 50) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless padded batches of similar-length examples from all languages together.
+
+    Each epoch shuffles every example, sorts pools of ``pool_batches`` batches by length, cuts
+    them into batches and shuffles the batches: every example once per epoch, in random
+    company of its length, with far less padding than random batches when lengths vary.
+    """
+    rng = random.Random(seed)
+    items = [(lang, i) for lang, enc in sorted(data.items()) for i in range(len(enc))]
+    if not items:
+        raise ValueError("no training examples in any language")
+    size = lambda item: len(data[item[0]].input_ids[item[1]]) + len(data[item[0]].labels[item[1]])  # noqa: E731
+    while True:
+        rng.shuffle(items)
+        pool = pool_batches * batch_size
+        batches = []
+        for start in range(0, len(items), pool):
+            chunk = sorted(items[start:start + pool], key=size)
+            batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        for batch in batches:
+            yield pad_batch([data[lang].input_ids[i] for lang, i in batch],
+                            [data[lang].labels[i] for lang, i in batch], pad_id)
