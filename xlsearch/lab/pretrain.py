@@ -58,6 +58,12 @@ class PretrainConfig:
     summary_share: float = world.SUMMARY_SHARE
     seed: int = world.LAB_SEED
 
+    def __post_init__(self) -> None:
+        shares = (self.denoising_share, self.gap_sentence_share)
+        if min(shares) < 0 or sum(shares) > 1:
+            raise ValueError(f"denoising_share {self.denoising_share} and gap_sentence_share "
+                             f"{self.gap_sentence_share} must be >= 0 and sum to at most 1")
+
 
 def new_model(config: PretrainConfig, tokenizer):
     from transformers import MT5Config, MT5ForConditionalGeneration
@@ -163,7 +169,9 @@ def build_lab(directory: str | Path, config: PretrainConfig = PretrainConfig(), 
     n_params = sum(p.numel() for p in model.parameters())
     log(f"lab: {len(train_paragraphs)} paragraphs in {', '.join(world.LAB_LANGUAGES)}, vocabulary "
         f"{len(codec.tokenizer)} words, model {n_params / 1e6:.1f}M parameters; pretraining "
-        f"{config.steps} steps x {config.batch_size}")
+        f"{config.steps} steps x {config.batch_size} (span corruption, denoising, gap sentences: "
+        f"{1 - config.denoising_share - config.gap_sentence_share:.0%} / {config.denoising_share:.0%} / "
+        f"{config.gap_sentence_share:.0%} of the paragraphs)")
     initial_loss = span_corruption_loss(model, codec, heldout_data)
 
     model.train()
@@ -174,7 +182,7 @@ def build_lab(directory: str | Path, config: PretrainConfig = PretrainConfig(), 
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, desc="pretraining lab-mt5 (span corruption)", unit="step")
+        steps = tqdm(steps, desc="pretraining lab-mt5", unit="step")
     recent: list[float] = []
     for step in steps:
         loss = optimizer_step(model, optimizer, schedule, [next(batches)], device=torch.device("cpu"),
