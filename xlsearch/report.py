@@ -41,8 +41,8 @@ def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[st
     """One row per trial that reported (``{"config", "metrics"}`` items), grouped by method and
     intermediate tuning, LR ascending, so the effect of the LR reads down a group: the source
     dev score (the objective, and exact match where the task has it), then the wrong-language
-    rate in each target language and on average, and the mean target score. With more than ``limit`` trials, the best
-    ``limit`` by ``objective`` are shown."""
+    rate in each target language and on average, and the mean target score. With more than
+    ``limit`` trials, the best ``limit`` by ``objective`` are shown."""
     reported = [t for t in trials if t.get("metrics") and objective in t["metrics"]]
     shown = sorted(reported, key=lambda t: -t["metrics"][objective])[:limit]
     shown.sort(key=lambda t: (str(t["config"]["method"]), str(t["config"]["intermediate_tuning"]), t["config"]["lr"]))

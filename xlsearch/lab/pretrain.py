@@ -8,9 +8,11 @@ the rest). Span corruption alone taught the model to fill gaps from memory but n
 finetuned on English, it wrote names of training people instead of the article's (English exact
 match 21% at best); with denoising it copies (84-94% at lr 1e-4), and with gap sentences its
 zero-shot outputs in the other languages take the summary's form more often. Batches group
-paragraphs of similar length (a third faster than random batches on 2 CPUs). The result is saved with
-:func:`xlsearch.models.save_model` into ``DIR/model`` (written to a staging folder first, so a
-cancelled build leaves no half model behind), next to ``DIR/meta.json`` and ``DIR/data/``.
+paragraphs of similar length (a third faster than random batches on 2 CPUs).
+
+The result is saved with :func:`xlsearch.models.save_model` into ``DIR/model`` (written to a
+staging folder first, so a cancelled build leaves no half model behind), next to
+``DIR/meta.json`` and ``DIR/data/``.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ HELDOUT_PARAGRAPHS = 250  # per build, kept out of pretraining to measure the lo
 @dataclass(frozen=True)
 class PretrainConfig:
     """Model size and pretraining schedule. The defaults are the lab's model (7.3M parameters,
-    1000 steps: 4.5 min on 2 CPUs); tests use a much smaller one through the same code."""
+    1000 steps: about 4.7 min on 2 CPUs); tests use a much smaller one through the same code."""
 
     steps: int = 1000
     batch_size: int = 32
