@@ -10,3 +10,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+def pytest_sessionstart(session):
+    """One clear line, before any test runs, when the real test data is not where tests read it."""
+    import pytest
+
+    from shared_data import ENV_VAR, SHARED_DATA
+
+    if not (SHARED_DATA / "xquad").is_dir():
+        raise pytest.UsageError(f"the real test data is not at {SHARED_DATA}: the tests read the project's "
+                                f"shared/data beside the checkout; clone next to it or set {ENV_VAR}")

@@ -1,12 +1,10 @@
 """fastText language id: the bundled model, its input quirks, and accuracy on real data."""
 import json
-from pathlib import Path
 
 import pytest
 
 from xlsearch.langid import LanguageIdentifier, default_model_path, get_identifier
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from shared_data import SHARED_DATA as DATA
 
 
 @pytest.fixture(scope="module")

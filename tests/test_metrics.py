@@ -4,7 +4,6 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer
@@ -21,8 +20,8 @@ from xlsearch.metrics import (
     rouge_scores,
     wrong_language_rate,
 )
+from shared_data import SHARED_DATA as DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="module")

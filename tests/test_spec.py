@@ -12,9 +12,9 @@ import yaml
 
 from xlsearch.cli import main
 from xlsearch.spec import SpecError, load_spec, parse_spec, planned_trials
+from shared_data import SHARED_DATA as SHARED
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 SPECS = sorted((REPO / "search_spaces").glob("*.yaml"))
 
 GOOD = {

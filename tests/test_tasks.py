@@ -9,13 +9,12 @@ import pytest
 from xlsearch.languages import UnknownLanguageError
 from xlsearch.tasks import TASKS, DataError, DataSource, Example, get_task
 from xlsearch.tasks.builtin import TOY_LANGUAGES, TOY_LEXICON, TOY_SIZE, TOY_SPLITS
+from shared_data import SHARED_DATA as DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 XQUAD = DATA / "xquad"
 SQUAD_TRAIN = DATA / "squad" / "squad_v1.1_en_train_sample.json"
 XLSUM = DATA / "xlsum"
 
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not at {DATA}")
 qa = get_task("xquad")
 xlsum = get_task("xlsum")
 
@@ -43,7 +42,6 @@ def test_unknown_task_lists_known_ones():
 
 # --- XQuAD / SQuAD ------------------------------------------------------------------------
 
-@needs_data
 @pytest.mark.parametrize("lang", ["de", "zh"])
 def test_xquad_file_gives_one_example_per_question(lang):
     path = XQUAD / f"xquad.{lang}.json"
@@ -75,7 +73,6 @@ def test_duplicate_answers_are_kept_once_in_order(tmp_path):
     assert ex == Example("q1", "de", "question: Wo wohnt Saru? context: Saru wohnt in Wien.", ("Wien", "in Wien"))
 
 
-@needs_data
 def test_subsample_is_seeded_and_nested():
     source = DataSource(path=str(SQUAD_TRAIN))
     a = qa.load(source, "en", limit=50, seed=0)
@@ -102,7 +99,6 @@ def test_unlabeled_text_drops_markers_and_answer():
 
 # --- XL-Sum -------------------------------------------------------------------------------
 
-@needs_data
 @pytest.mark.parametrize("lang,count", [("id", 100), ("ta", 100), ("tl", 100), ("en", 300)])
 def test_xlsum_jsonl_maps_text_and_summary(lang, count):
     path = XLSUM / f"{lang}_test.jsonl"

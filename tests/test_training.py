@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -24,7 +23,6 @@ from xlsearch.training.intermediate import ensure_intermediate_checkpoint
 from xlsearch.training.loop import run_trial
 from xlsearch.training.params import TrialParams
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def toy_spec(tmp_path, **overrides):
