@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from xlsearch.lab import LAB_DIR_ENV_VAR, lab_model_dir, world
+from xlsearch.lab import LAB_DIR_ENV_VAR, lab_model_dir
+from xlsearch.tasks.builtin import lab_world as world
 from xlsearch.lab.tokenizer import world_tokenizer
 from xlsearch.models import ModelError, Seq2SeqCodec, load_model, resolve_model
-from xlsearch.tasks.builtin import load_builtin
+from xlsearch.tasks import load_builtin
 
 SPEC = Path(__file__).resolve().parents[1] / "search_spaces" / "lab.yaml"
 # A model small enough to pretrain in seconds through the same code path as the real build.

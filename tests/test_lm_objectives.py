@@ -9,8 +9,9 @@ from statistics import mean
 import pytest
 import torch
 
-from xlsearch.lm_objectives import (denoising, lm_examples, mask_token_id, objective_for_family,
+from xlsearch.lm_objectives import (denoising, lm_examples, mask_token_id,
                                     resolve_objective, sentinel_ids, span_corruption)
+from xlsearch.families import get_family
 from xlsearch.models import load_model
 
 SENTINELS = list(range(1000, 1100))  # stand-ins for <extra_id_0..99>, apart from body ids
@@ -163,14 +164,14 @@ def test_denoising_short_bodies():
 # --- names and tokenizers ----------------------------------------------------------------------
 
 def test_objective_names():
-    assert objective_for_family("mt5") == "span_corruption"
-    assert objective_for_family("nllb") == objective_for_family("mbart") == "denoising"
+    assert get_family("mt5").lm_objective == "span_corruption"
+    assert get_family("nllb").lm_objective == get_family("mbart").lm_objective == "denoising"
     assert resolve_objective("auto", "mbart") == "denoising"
     assert resolve_objective("span_corruption", "mbart") == "span_corruption"
     with pytest.raises(ValueError, match="'mlm' is not one of auto, span_corruption, denoising"):
         resolve_objective("mlm", "mt5")
     with pytest.raises(ValueError, match="family 'bert'"):
-        objective_for_family("bert")
+        get_family("bert")
 
 
 @pytest.fixture(scope="module")

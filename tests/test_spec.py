@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from xlsearch.cli import main
-from xlsearch.spec import SpecError, load_spec, parse_spec, planned_trials
+from xlsearch.checks import load_spec, parse_spec
+from xlsearch.space import planned_trials
+from xlsearch.spec import SpecError
 from shared_data import SHARED_DATA as SHARED
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,9 +19,10 @@ import optuna
 import pytest
 import yaml
 
-from xlsearch.spec import parse_spec, planned_trials
+from xlsearch.checks import parse_spec
+from xlsearch.space import planned_trials
 from xlsearch.sweep.budget import DeviceHourStopper, asha_rounds_per_trial, estimate
-from xlsearch.sweep.space import OptunaSpace, decode_config, grid_configs
+from xlsearch.space import OptunaSpace, decode_config, grid_configs
 from xlsearch.sweep.tuner import ResourcesError, placement
 from xlsearch.training.params import TrialParams
 

@@ -8,7 +8,7 @@ import pytest
 
 from xlsearch.languages import UnknownLanguageError
 from xlsearch.tasks import TASKS, DataError, DataSource, Example, get_task
-from xlsearch.tasks.builtin import TOY_LANGUAGES, TOY_LEXICON, TOY_SIZE, TOY_SPLITS
+from xlsearch.tasks.builtin.toy import TOY_LANGUAGES, TOY_LEXICON, TOY_SIZE, TOY_SPLITS
 from shared_data import SHARED_DATA as DATA
 
 XQUAD = DATA / "xquad"

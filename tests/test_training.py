@@ -12,7 +12,7 @@ import torch
 from xlsearch.methods import METHODS, get_method
 from xlsearch.methods.freeze_dec_emb import is_encoder_body
 from xlsearch.models import load_model
-from xlsearch.spec import parse_spec
+from xlsearch.checks import parse_spec
 from xlsearch.tasks import get_task
 from xlsearch.tasks.base import DataSource
 from xlsearch.training.batches import Encoded, bucketed_batches, encode_examples, pad_batch, training_batches

@@ -22,7 +22,9 @@ def _fail(message: str) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from xlsearch.spec import SpecError, load_spec, planned_trials
+    from xlsearch.checks import load_spec
+    from xlsearch.space import planned_trials
+    from xlsearch.spec import SpecError
 
     status = 0
     for path in args.specs:
@@ -39,7 +41,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _load_spec_or_fail(path: str):
-    from xlsearch.spec import SpecError, load_spec
+    from xlsearch.checks import load_spec
+    from xlsearch.spec import SpecError
 
     try:
         return load_spec(path)

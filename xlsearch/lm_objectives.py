@@ -17,25 +17,18 @@ import math
 import random
 from typing import Sequence
 
+from xlsearch.families import get_family
+
 OBJECTIVES = ("span_corruption", "denoising")
-# Each family's own pretraining objective; "auto" picks this one.
-FAMILY_OBJECTIVE = {"mt5": "span_corruption", "mbart": "denoising", "nllb": "denoising"}
 # The published pretraining settings (mT5: Xue et al. 2021; mBART: Liu et al. 2020).
 NOISE_DENSITY, MEAN_SPAN_LENGTH = 0.15, 3.0
 MASK_RATIO, POISSON_LAMBDA = 0.35, 3.5
 
 
-def objective_for_family(family: str) -> str:
-    """The pretraining objective of a model family: span corruption for mT5, denoising otherwise."""
-    if family not in FAMILY_OBJECTIVE:
-        raise ValueError(f"family {family!r} is not one of {', '.join(FAMILY_OBJECTIVE)}")
-    return FAMILY_OBJECTIVE[family]
-
-
 def resolve_objective(objective: str, family: str) -> str:
-    """``objective`` itself, or the family's objective for ``"auto"``."""
+    """``objective`` itself, or the family's own pretraining objective for ``"auto"``."""
     if objective == "auto":
-        return objective_for_family(family)
+        return get_family(family).lm_objective
     if objective not in OBJECTIVES:
         raise ValueError(f"objective {objective!r} is not one of auto, {', '.join(OBJECTIVES)}")
     return objective

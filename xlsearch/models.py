@@ -6,36 +6,25 @@ A model is named by
 - ``tiny-mt5`` / ``tiny-mbart`` / ``tiny-nllb``: the same architectures from small configs with
   random weights and a byte-level tokenizer that needs no files (tests, the offline demo),
 - ``random-mt5-base`` / ``random-mbart-50`` / ``random-nllb-600m``: the real architectures'
-  sizes with random weights, for benchmarks of a real-sized step without a hub.
+  sizes with random weights, for benchmarks of a real-sized step without a hub,
+- ``lab-mt5``: the miniature lab's model, a local directory that ``xlsearch lab build`` writes.
 
 Every family goes through one code path: :class:`Seq2SeqCodec` writes inputs as
-``[src_lang] text </s>`` and targets as ``[tgt_lang] text </s>`` for mBART-50 and NLLB (the
-layout of their own tokenizers), ``text </s>`` for mT5, and gives the forced BOS token that makes
-mBART and NLLB generate in the target language.
+``[src_lang] text </s>`` and targets as ``[tgt_lang] text </s>`` for families with language
+tokens (mBART-50, NLLB: the layout of their own tokenizers), ``text </s>`` for the others (mT5),
+and gives the forced BOS token that makes mBART and NLLB generate in the target language. What
+differs between families is read from their records in :mod:`xlsearch.families`.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable, Literal
 
-from xlsearch.languages import LANGUAGES, model_language_code
-
-FAMILIES = ("mt5", "mbart", "nllb")
-# config.model_type -> family; NLLB-200 is an M2M100 architecture.
-MODEL_TYPE_FAMILY = {"mt5": "mt5", "t5": "mt5", "mbart": "mbart", "m2m_100": "nllb"}
-
-HUB_MODELS = {
-    "mt5-small": ("google/mt5-small", "mt5"),
-    "mt5-base": ("google/mt5-base", "mt5"),
-    "mt5-large": ("google/mt5-large", "mt5"),
-    "mt5-xl": ("google/mt5-xl", "mt5"),
-    "mbart-50": ("facebook/mbart-large-50", "mbart"),
-    "nllb-600m": ("facebook/nllb-200-distilled-600M", "nllb"),
-    "nllb-1.3b": ("facebook/nllb-200-distilled-1.3B", "nllb"),
-    "nllb-3.3b": ("facebook/nllb-200-3.3B", "nllb"),
-}
+from xlsearch.families import FAMILIES, ModelFamily, family_of_hub_id, family_of_model_type, get_family
+from xlsearch.paths import LAB_DIR_ENV_VAR, lab_model_dir
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -46,130 +35,103 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A resolved model name: where its weights come from and which family it belongs to."""
+    """A resolved model name: where its weights come from and which family it belongs to.
+
+    ``kind`` is ``"hub"`` (a hub id), ``"local"`` (a saved directory), ``"lab"`` (the miniature
+    lab's saved directory, which may not be built yet: ``build_hint`` says how) or ``"config"``
+    (random weights built from the family's ``size`` config: ``"tiny"`` or ``"published"``).
+    """
 
     name: str
-    kind: str  # "hub", "local", "tiny" or "random"
+    kind: Literal["hub", "local", "lab", "config"]
     family: str
     location: str | None = None  # hub id or directory
+    size: Literal["tiny", "published"] | None = None
+    build_hint: str | None = None
 
 
-def _random_config_sizes(family: str, size: str) -> dict[str, Any]:
-    """Hyperparameters of the published checkpoints (their config.json on the hub)."""
-    if family == "mt5":
-        tiny = dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=4)
-        base = dict(d_model=768, d_kv=64, d_ff=2048, num_layers=12, num_decoder_layers=12,
-                    num_heads=12, vocab_size=250112)
-        return tiny if size == "tiny" else base
-    tiny = dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-                decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128,
-                max_position_embeddings=1024)
-    big = dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_attention_heads=16,
-               decoder_attention_heads=16, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
-               max_position_embeddings=1024, scale_embedding=True,
-               vocab_size=250054 if family == "mbart" else 256206)
-    return tiny if size == "tiny" else big
+def _hub(hub_id: str, family: str) -> Callable[[str], ModelRef]:
+    return lambda name: ModelRef(name, "hub", family, hub_id)
 
 
-_CONFIG_MODELS: dict[str, tuple[str, str]] = {
-    "tiny-mt5": ("mt5", "tiny"),
-    "tiny-mbart": ("mbart", "tiny"),
-    "tiny-nllb": ("nllb", "tiny"),
-    "random-mt5-base": ("mt5", "base"),
-    "random-mbart-50": ("mbart", "large"),
-    "random-nllb-600m": ("nllb", "large"),
+def _config(family: str, size: str) -> Callable[[str], ModelRef]:
+    return lambda name: ModelRef(name, "config", family, size=size)
+
+
+def _lab(name: str) -> ModelRef:
+    # Resolved whether or not the lab is built (so a spec validates anywhere); loading says how.
+    return ModelRef(name, "lab", "mt5", str(lab_model_dir()),
+                    build_hint=f"run `xlsearch lab build` (or point {LAB_DIR_ENV_VAR} at a built lab)")
+
+
+# Registry names -> how to resolve them. A new named model is one line here.
+NAMED_MODELS: dict[str, Callable[[str], ModelRef]] = {
+    "mt5-small": _hub("google/mt5-small", "mt5"),
+    "mt5-base": _hub("google/mt5-base", "mt5"),
+    "mt5-large": _hub("google/mt5-large", "mt5"),
+    "mt5-xl": _hub("google/mt5-xl", "mt5"),
+    "mbart-50": _hub("facebook/mbart-large-50", "mbart"),
+    "nllb-600m": _hub("facebook/nllb-200-distilled-600M", "nllb"),
+    "nllb-1.3b": _hub("facebook/nllb-200-distilled-1.3B", "nllb"),
+    "nllb-3.3b": _hub("facebook/nllb-200-3.3B", "nllb"),
+    "tiny-mt5": _config("mt5", "tiny"),
+    "tiny-mbart": _config("mbart", "tiny"),
+    "tiny-nllb": _config("nllb", "tiny"),
+    "random-mt5-base": _config("mt5", "published"),
+    "random-mbart-50": _config("mbart", "published"),
+    "random-nllb-600m": _config("nllb", "published"),
+    "lab-mt5": _lab,
 }
-
-# Extra registries (e.g. the miniature lab's models) add name -> ModelRef factories here.
-EXTRA_MODELS: dict[str, Callable[[], ModelRef]] = {}
-
-
-def _lab_model_ref() -> ModelRef:
-    from xlsearch.lab import lab_model_ref  # imported when asked for, so the registry stays light
-
-    return lab_model_ref()
-
-
-EXTRA_MODELS["lab-mt5"] = _lab_model_ref
 
 
 def known_model_names() -> list[str]:
-    return sorted([*HUB_MODELS, *_CONFIG_MODELS, *EXTRA_MODELS])
+    return sorted(NAMED_MODELS)
 
 
 def resolve_model(name: str) -> ModelRef:
     """Resolve a model name without loading anything. Raises :class:`ModelError`."""
-    if name in HUB_MODELS:
-        hub_id, family = HUB_MODELS[name]
-        return ModelRef(name, "hub", family, hub_id)
-    if name in _CONFIG_MODELS:
-        family, size = _CONFIG_MODELS[name]
-        return ModelRef(name, "tiny" if size == "tiny" else "random", family)
-    if name in EXTRA_MODELS:
-        return EXTRA_MODELS[name]()
+    if name in NAMED_MODELS:
+        return NAMED_MODELS[name](name)
     path = Path(name).expanduser()
     if path.is_dir():
-        return ModelRef(name, "local", _family_of_directory(path), str(path.resolve()))
+        return ModelRef(name, "local", _family_of_directory(path).name, str(path.resolve()))
     if _HUB_ID.fullmatch(name) and not path.exists():
-        return ModelRef(name, "hub", _family_of_hub_id(name), name)
+        family = family_of_hub_id(name)
+        if family is None:
+            raise ModelError(f"cannot tell the family ({', '.join(FAMILIES)}) of hub id {name!r} from "
+                             "its name; download it and give the local directory")
+        return ModelRef(name, "hub", family.name, name)
     raise ModelError(
         f"not a registry name ({', '.join(known_model_names())}), a hub id (org/name) or an existing directory"
     )
 
 
-def _family_of_directory(path: Path) -> str:
-    import json
-
+def _family_of_directory(path: Path) -> ModelFamily:
     config = path / "config.json"
     if not config.is_file():
         raise ModelError(f"directory {path} has no config.json (not a saved model)")
     model_type = json.loads(config.read_text()).get("model_type")
-    if model_type not in MODEL_TYPE_FAMILY:
-        raise ModelError(f"model_type {model_type!r} in {config} is not one of {', '.join(MODEL_TYPE_FAMILY)}")
-    return MODEL_TYPE_FAMILY[model_type]
-
-
-def _family_of_hub_id(hub_id: str) -> str:
-    """Family from the hub id's name, so a spec can be checked without reaching the hub."""
-    lowered = hub_id.lower()
-    for key, family in (("mt5", "mt5"), ("t5", "mt5"), ("mbart", "mbart"), ("nllb", "nllb"), ("m2m", "nllb")):
-        if key in lowered:
-            return family
-    raise ModelError(f"cannot tell the family (mt5, mbart, nllb) of hub id {hub_id!r} from its name; "
-                     "download it and give the local directory")
+    family = family_of_model_type(model_type)
+    if family is None:
+        known = ", ".join(t for f in FAMILIES.values() for t in f.model_types)
+        raise ModelError(f"model_type {model_type!r} in {config} is not one of {known}")
+    return family
 
 
 # ---------------------------------------------------------------------------------------------
 # Tokenizers and models
 
 
-def _byte_tokenizer(family: str):
-    """A byte-level tokenizer that needs no files; mBART/NLLB get their language tokens and a
+def _byte_tokenizer(family: ModelFamily):
+    """A byte-level tokenizer that needs no files; families with language tokens get them and a
     ``<mask>`` token added, mT5 keeps ByT5's ``<extra_id_N>`` sentinels."""
     from transformers import ByT5Tokenizer
 
     tokenizer = ByT5Tokenizer()
-    if family != "mt5":
-        codes = sorted({model_language_code(c, family) for c in LANGUAGES if getattr(LANGUAGES[c], family)})
+    if family.forces_language_token:
+        codes = sorted(set(family.language_tokens.values()))
         tokenizer.add_special_tokens({"additional_special_tokens": codes, "mask_token": "<mask>"})
     return tokenizer
-
-
-def _config_model(family: str, size: str, tokenizer):
-    from transformers import (M2M100Config, M2M100ForConditionalGeneration, MBartConfig,
-                              MBartForConditionalGeneration, MT5Config, MT5ForConditionalGeneration)
-
-    sizes = _random_config_sizes(family, size)
-    sizes.setdefault("vocab_size", len(tokenizer))
-    ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    if family == "mt5":
-        config = MT5Config(**sizes, **ids, decoder_start_token_id=tokenizer.pad_token_id)
-        return MT5ForConditionalGeneration(config)
-    # mBART-50 and NLLB start decoding from </s>, then the forced target-language token.
-    ids.update(bos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id)
-    if family == "mbart":
-        return MBartForConditionalGeneration(MBartConfig(**sizes, **ids))
-    return M2M100ForConditionalGeneration(M2M100Config(**sizes, **ids))
 
 
 def load_model(name_or_ref: str | ModelRef, *, checkpoint: str | Path | None = None, seed: int = 0):
@@ -180,10 +142,8 @@ def load_model(name_or_ref: str | ModelRef, *, checkpoint: str | Path | None = N
 
     ref = resolve_model(name_or_ref) if isinstance(name_or_ref, str) else name_or_ref
     location = str(checkpoint) if checkpoint is not None else ref.location
-    if ref.kind == "lab" and checkpoint is None and not (Path(location) / "config.json").is_file():
-        from xlsearch.lab import not_built_message
-
-        raise ModelError(not_built_message(location))
+    if ref.build_hint and checkpoint is None and not (Path(location) / "config.json").is_file():
+        raise ModelError(f"{ref.name} is not built yet (no {Path(location) / 'config.json'}); {ref.build_hint}")
     if location is not None:
         try:
             tokenizer = AutoTokenizer.from_pretrained(location)
@@ -192,8 +152,9 @@ def load_model(name_or_ref: str | ModelRef, *, checkpoint: str | Path | None = N
             raise ModelError(f"could not load {location!r}: {err}".splitlines()[0]) from err
     else:
         torch.manual_seed(seed)  # random-weight models are reproducible per seed
-        tokenizer = _byte_tokenizer(ref.family)
-        model = _config_model(ref.family, _CONFIG_MODELS[ref.name][1], tokenizer)
+        family = get_family(ref.family)
+        tokenizer = _byte_tokenizer(family)
+        model = family.new_model(family.tiny_sizes if ref.size == "tiny" else family.published_sizes, tokenizer)
     return model, Seq2SeqCodec(tokenizer, ref.family)
 
 
@@ -201,7 +162,7 @@ def save_model(model, codec: "Seq2SeqCodec", directory: str | Path) -> None:
     """Save weights and tokenizer so that :func:`load_model` can read them back."""
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # save_pretrained prints bars otherwise (DESIGN.md)
+    hf_logging.disable_progress_bar()  # transformers 5's save_pretrained prints progress bars otherwise
     model.save_pretrained(directory)
     codec.tokenizer.save_pretrained(directory)
 
@@ -214,6 +175,7 @@ class Seq2SeqCodec:
             raise ModelError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
         self.tokenizer = tokenizer
         self.family = family
+        self._record = FAMILIES[family]
 
     @property
     def pad_token_id(self) -> int:
@@ -224,7 +186,7 @@ class Seq2SeqCodec:
         return self.tokenizer.eos_token_id
 
     def language_token_id(self, lang: str) -> int | None:
-        code = model_language_code(lang, self.family)
+        code = self._record.language_token(lang)
         if code is None:
             return None
         token_id = self.tokenizer.convert_tokens_to_ids(code)

@@ -1,24 +1,20 @@
-"""The sweep spec: one YAML file describes one search.
+"""The sweep spec's schema: one YAML file describes one search.
 
-Loading is two passes. Pydantic checks the shape (unknown keys, types, bounds of single
-fields); :func:`check_spec` then checks what involves several fields or the outside world
-(languages a model supports, low <= high, grid size against the trial budget, local data files).
-Every failure is a :class:`SpecError` that renders as one line: the field path, the bad value and
-what is allowed. Nothing here starts compute or writes a file.
+This module is the schema alone: pydantic checks the shape of a spec (unknown keys, types,
+bounds of single fields) and imports nothing else of xlsearch. What involves several fields or
+the registries (tasks, models, methods, languages, data files) is checked by
+:mod:`xlsearch.checks`, whose ``load_spec`` / ``parse_spec`` are what the rest of the package
+calls. Every failure is a :class:`SpecError` that renders as one line: the field path, the bad
+value and what is allowed. Nothing here starts compute or writes a file.
 """
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from xlsearch.lm_objectives import objective_for_family
-from xlsearch.languages import LANGUAGES, UnknownLanguageError, get_language, model_language_code
-from xlsearch.methods import METHODS
 
 DEFAULT_STORAGE = "~/xlsearch_results"
 
@@ -137,7 +133,7 @@ class SubsampleSpec(_Strict):
 
 class SweepSpec(_Strict):
     name: str
-    task: Literal["xlsum", "xquad"]
+    task: str  # a name in xlsearch.tasks.TASKS (checked there)
     model: str
     source_languages: list[str] = ["en"]
     target_languages: list[str]
@@ -211,25 +207,21 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def parse_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = None) -> SweepSpec:
-    """Parse and fully check a spec given as a dict. Raises :class:`SpecError`."""
+def shape_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = None) -> SweepSpec:
+    """The spec's shape checked (pydantic only; see :func:`xlsearch.checks.parse_spec` for the
+    full check). Raises :class:`SpecError`."""
     if not isinstance(raw, dict):
         raise SpecError("(top level)", type(raw).__name__, "a spec is a YAML mapping of keys", source)
     if "base_dir" in raw:
         raise SpecError("base_dir", raw["base_dir"], "reserved; relative paths are resolved from the spec file's folder", source)
     try:
-        spec = SweepSpec.model_validate({**raw, "base_dir": str(base_dir)})
+        return SweepSpec.model_validate({**raw, "base_dir": str(base_dir)})
     except ValidationError as err:
         raise _format_validation_error(err, source) from None
-    try:
-        check_spec(spec)
-    except SpecError as err:
-        raise SpecError(err.field, err.value, err.allowed, source) from None
-    return spec
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read, parse and check a spec file. Raises :class:`SpecError` (also for I/O problems)."""
+def read_spec_file(path: str | Path) -> Any:
+    """The YAML document of a spec file. Raises :class:`SpecError` (also for I/O problems)."""
     path = Path(path)
     if not path.is_file():
         raise SpecError("spec", str(path), "no such file")
@@ -239,262 +231,4 @@ def load_spec(path: str | Path) -> SweepSpec:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "file"
         raise SpecError("(yaml)", where, f"not valid YAML: {getattr(err, 'problem', err)}", str(path)) from None
-    return parse_spec(raw, base_dir=path.resolve().parent, source=str(path))
-
-
-# ---------------------------------------------------------------------------------------------
-# Checks across fields
-
-
-def check_spec(spec: SweepSpec) -> None:
-    """Everything pydantic's per-field checks cannot see. Raises :class:`SpecError`."""
-    from xlsearch.models import ModelError, resolve_model
-
-    try:
-        model = resolve_model(spec.model)
-    except ModelError as err:
-        raise SpecError("model", spec.model, str(err)) from None
-
-    _check_languages(spec, model.family)
-    _check_lr(spec.search.lr)
-    method_langs = _check_methods(spec, model.family)
-    _check_intermediate_tuning(spec, model.family)
-    _check_data(spec, extra_train_languages=method_langs)
-    _check_grid_and_budget(spec)
-    if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
-        raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
-                        f"must be <= training.rounds ({spec.training.rounds})")
-
-
-def _check_language(field: str, code: Any, family: str) -> None:
-    if not isinstance(code, str):
-        raise SpecError(field, code, "an ISO 639-1 language code")
-    try:
-        get_language(code)
-        model_language_code(code, family)
-    except UnknownLanguageError as err:
-        raise SpecError(field, code, str(err).split("; ", 1)[1]) from None
-
-
-def _check_languages(spec: SweepSpec, family: str) -> None:
-    if not spec.source_languages:
-        raise SpecError("source_languages", [], "at least one source language")
-    if not spec.target_languages:
-        raise SpecError("target_languages", [], "at least one target language")
-    for group in ("source_languages", "target_languages"):
-        for i, code in enumerate(getattr(spec, group)):
-            _check_language(f"{group}.{i}", code, family)
-    for code in spec.data:
-        if code not in LANGUAGES:
-            raise SpecError(f"data.{code}", code, f"unknown language; supported: {', '.join(sorted(LANGUAGES))}")
-
-
-def _check_lr(lr: Range | list[float]) -> None:
-    if isinstance(lr, Range):
-        for bound in ("low", "high"):
-            v = getattr(lr, bound)
-            if not (v > 0 and math.isfinite(v)):
-                raise SpecError(f"search.lr.{bound}", v, "a learning rate must be a finite number > 0")
-        if lr.low > lr.high:
-            raise SpecError("search.lr.low", lr.low, f"must be <= search.lr.high ({lr.high:g})")
-    else:
-        if not lr:
-            raise SpecError("search.lr", [], "a non-empty list of learning rates or {low, high, log}")
-        for i, v in enumerate(lr):
-            if not (v > 0 and math.isfinite(v)):
-                raise SpecError(f"search.lr.{i}", v, "a learning rate must be a finite number > 0")
-
-
-def _domain_values(field: str, domain: Any) -> list[Any] | Range:
-    """The values a method sub-parameter may take: a list of choices, or a numeric range."""
-    if isinstance(domain, Range):
-        if domain.low > domain.high:
-            raise SpecError(f"{field}.low", domain.low, f"must be <= {field}.high ({domain.high:g})")
-        if domain.log and domain.low <= 0:
-            raise SpecError(f"{field}.low", domain.low, "a log range needs low > 0")
-        return domain
-    if isinstance(domain, list):
-        if not domain:
-            raise SpecError(field, [], "a non-empty list of choices")
-        return domain
-    return [domain]
-
-
-def _check_methods(spec: SweepSpec, family: str) -> set[str]:
-    """Check method names and sub-parameters; returns extra languages methods train on."""
-    if not spec.search.methods:
-        raise SpecError("search.methods", {}, f"at least one of: {', '.join(METHODS)}")
-    extra_langs: set[str] = set()
-    for name, params in spec.search.methods.items():
-        if name not in METHODS:
-            raise SpecError("search.methods", name, f"unknown method; known: {', '.join(METHODS)}")
-        method = METHODS[name]
-        for key, domain in params.items():
-            field = f"search.methods.{name}.{key}"
-            if key not in method.params:
-                known = ", ".join(method.params) or "none (this method has no parameters)"
-                raise SpecError(field, domain, f"unknown parameter of {name}; known: {known}")
-            param = method.params[key]
-            if param.kind == "languages":
-                # A list of codes is one setting; a list of lists is a choice between settings.
-                choices = domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
-                for choice in choices:
-                    if not param.is_valid(choice):
-                        raise SpecError(field, choice, param.allowed())
-                    for code in choice:
-                        _check_language(field, code, family)
-                        extra_langs.add(code)
-                continue
-            values = _domain_values(field, domain)
-            if isinstance(values, Range):
-                if param.kind == "int" and not (float(values.low).is_integer() and float(values.high).is_integer()):
-                    raise SpecError(field, domain.model_dump(), "an integer range")
-                values = [values.low, values.high]
-            for v in values:
-                if not param.is_valid(v):
-                    raise SpecError(field, v, param.allowed())
-    return extra_langs
-
-
-def _check_intermediate_tuning(spec: SweepSpec, family: str) -> None:
-    options = spec.search.intermediate_tuning
-    if not options:
-        raise SpecError("search.intermediate_tuning", [], "a non-empty list of 'none' and/or LM settings")
-    labels = set()
-    for i, option in enumerate(options):
-        label = option if option == "none" else option.label
-        if label in labels:
-            raise SpecError(f"search.intermediate_tuning.{i}", label, "duplicate setting; give it a distinct name")
-        labels.add(label)
-        if option == "none":
-            continue
-        expected = objective_for_family(family)
-        if option.objective not in ("auto", expected):
-            raise SpecError(f"search.intermediate_tuning.{i}.objective", option.objective,
-                            f"the {family} family pretrains with '{expected}' (or 'auto')")
-        for j, code in enumerate(option.languages or []):
-            _check_language(f"search.intermediate_tuning.{i}.languages.{j}", code, family)
-
-
-def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
-    from xlsearch.tasks.base import DataError
-    from xlsearch.tasks.builtin import BUILTIN_DATASETS, load_builtin
-
-    for lang, splits in spec.data.items():
-        for split, src in splits.items():
-            field = f"data.{lang}.{split}"
-            given = [k for k in ("path", "hub", "builtin") if getattr(src, k) is not None]
-            if len(given) != 1:
-                raise SpecError(field, src.model_dump(exclude_none=True), "exactly one of path, hub or builtin")
-            if src.path is not None and not spec.resolve_path(src.path).is_file():
-                raise SpecError(f"{field}.path", src.path,
-                                f"no such file (relative paths start at {spec.base_dir})")
-            if src.builtin is not None:
-                if src.builtin not in BUILTIN_DATASETS:
-                    raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")
-                try:  # generated in memory in a blink: a language or split it lacks is caught now
-                    load_builtin(src.builtin, spec.task, lang, task_source(spec, lang, split).split)
-                except DataError as err:
-                    raise SpecError(f"{field}.builtin", src.builtin, str(err)) from None
-            if src.hub is None and src.config:
-                raise SpecError(f"{field}.config", src.config, "config goes with hub only")
-            if src.path is not None and src.split:
-                raise SpecError(f"{field}.split", src.split, "split goes with hub or builtin only")
-    for lang in spec.source_languages + sorted(extra_train_languages):
-        for split in ("train", "dev") if lang in spec.source_languages else ("train",):
-            if not _has_data(spec, lang, split):
-                raise SpecError(f"data.{lang}.{split}", None, _missing_data_hint(spec, lang, split))
-    for lang in spec.target_languages:
-        if not _has_data(spec, lang, "dev"):
-            raise SpecError(f"data.{lang}.dev", None, _missing_data_hint(spec, lang, "dev"))
-    if "mix_target" in spec.search.methods:
-        for lang in spec.target_languages:
-            if not any(_has_data(spec, lang, s) for s in ("unlabeled", "train")):
-                raise SpecError(f"data.{lang}.unlabeled", None,
-                                "mix_target needs unlabeled target-language text: give data.<lang>.unlabeled or .train")
-
-
-def default_hub_source(task: str, lang: str, split: str) -> DataSourceSpec | None:
-    """Where the hub has the data when the spec names none (None: the hub has no such split)."""
-    row = get_language(lang)
-    hub_split = {"train": "train", "dev": "validation", "unlabeled": "train"}[split]
-    if task == "xlsum":
-        return DataSourceSpec(hub="csebuetnlp/xlsum", config=row.xlsum, split=hub_split) if row.xlsum else None
-    if lang == "en" and split in ("train", "dev"):
-        return DataSourceSpec(hub="rajpurkar/squad", split=hub_split)
-    if row.xquad and split == "dev":
-        return DataSourceSpec(hub="google/xquad", config=f"xquad.{lang}", split="validation")
-    return None
-
-
-def data_source(spec: SweepSpec, lang: str, split: str) -> DataSourceSpec | None:
-    """The spec's source for (language, split), falling back to the hub's default."""
-    given = spec.data.get(lang, {}).get(split)
-    return given if given is not None else default_hub_source(spec.task, lang, split)
-
-
-# The builtin datasets' split that serves each spec split when the spec names none: training
-# and unlabeled text never come from the examples that are scored.
-_BUILTIN_SPLIT = {"train": "train", "dev": "validation", "unlabeled": "train"}
-
-
-def task_source(spec: SweepSpec, lang: str, split: str):
-    """The tasks' DataSource for (language, split), paths resolved; None where there is none."""
-    from xlsearch.tasks.base import DataSource
-
-    src = data_source(spec, lang, split)
-    if src is None:
-        return None
-    if src.path is not None:
-        return DataSource(path=str(spec.resolve_path(src.path)))
-    if src.builtin is not None:
-        return DataSource(builtin=src.builtin, split=src.split or _BUILTIN_SPLIT[split])
-    # A hub source without a split reads the split that matches its role, not the task default.
-    return DataSource(hub=src.hub, config=src.config,
-                      split=src.split or {"train": "train", "dev": "validation", "unlabeled": "train"}[split])
-
-
-def _has_data(spec: SweepSpec, lang: str, split: str) -> bool:
-    return data_source(spec, lang, split) is not None
-
-
-def _missing_data_hint(spec: SweepSpec, lang: str, split: str) -> str:
-    return f"no {split} data for '{lang}' and the {spec.task} hub default has none; give a path, hub or builtin source"
-
-
-def _grid_size(spec: SweepSpec) -> int | None:
-    """Trials of a full grid, or None when a dimension is a continuous range."""
-    s = spec.search
-    if isinstance(s.lr, Range):
-        return None
-    per_method = 0
-    for name, params in s.methods.items():
-        n = 1
-        for key, domain in params.items():
-            if isinstance(domain, Range):
-                return None
-            kind = METHODS[name].params[key].kind
-            is_choice = isinstance(domain, list) and (kind != "languages" or (domain and isinstance(domain[0], list)))
-            n *= len(domain) if is_choice else 1
-        per_method += n
-    return len(s.lr) * per_method * len(s.intermediate_tuning)
-
-
-def planned_trials(spec: SweepSpec) -> int:
-    """How many trials the sweep will start: the grid size, or num_samples capped by the budget."""
-    if spec.search.algorithm == "grid":
-        return _grid_size(spec)  # type: ignore[return-value]  # checked in _check_grid_and_budget
-    cap = spec.budget.max_trials
-    return min(spec.search.num_samples, cap) if cap else spec.search.num_samples
-
-
-def _check_grid_and_budget(spec: SweepSpec) -> None:
-    if spec.search.algorithm != "grid":
-        return
-    size = _grid_size(spec)
-    if size is None:
-        raise SpecError("search.algorithm", "grid",
-                        "a grid needs explicit lists of values (search.lr and method parameters), not ranges")
-    cap = spec.budget.max_trials
-    if cap is not None and size > cap:
-        raise SpecError("budget.max_trials", cap, f"the grid has {size} trials; raise the budget or shrink the grid")
+    return raw

@@ -28,12 +28,13 @@ from typing import Callable
 
 import torch
 
-from xlsearch.lab import world
+from xlsearch.families import get_family
 from xlsearch.lab.tokenizer import world_tokenizer
 from xlsearch.lm_objectives import lm_examples
 from xlsearch.models import Seq2SeqCodec, save_model
+from xlsearch.tasks.builtin import lab_world as world
 from xlsearch.training.batches import Encoded, bucketed_batches, pad_batch
-from xlsearch.training.optim import linear_schedule, make_optimizer, optimizer_step
+from xlsearch.training.engine import new_engine
 
 SENTENCE_END = re.compile(r"(?<=\.) ")  # the world's sentences end in "." followed by a space
 HELDOUT_PARAGRAPHS = 250  # per build, kept out of pretraining to measure the loss on
@@ -68,14 +69,10 @@ class PretrainConfig:
 
 
 def new_model(config: PretrainConfig, tokenizer):
-    from transformers import MT5Config, MT5ForConditionalGeneration
-
     torch.manual_seed(config.seed)
-    return MT5ForConditionalGeneration(MT5Config(
-        vocab_size=len(tokenizer), d_model=config.d_model, d_ff=config.d_ff, d_kv=config.d_kv,
-        num_heads=config.num_heads, num_layers=config.num_layers, num_decoder_layers=config.num_layers,
-        dropout_rate=0.0, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.pad_token_id))
+    return get_family("mt5").new_model(dict(
+        d_model=config.d_model, d_ff=config.d_ff, d_kv=config.d_kv, num_heads=config.num_heads,
+        num_layers=config.num_layers, num_decoder_layers=config.num_layers, dropout_rate=0.0), tokenizer)
 
 
 def principal_sentence(sentences: list[str]) -> int:
@@ -146,8 +143,7 @@ def write_world(directory: Path, seed: int, paragraphs: list[tuple[str, str]]) -
     for lang in world.LAB_LANGUAGES:
         (directory / lang).mkdir(parents=True, exist_ok=True)
         for split in world.SPLIT_SIZES:
-            rows = [{"id": e.id, "text": e.input_text, "summary": e.targets[0]}
-                    for e in world.lab_examples("xlsum", lang, split, seed)]
+            rows = world.lab_rows("xlsum", lang, split, seed)
             (directory / lang / f"{split}.jsonl").write_text(
                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         (directory / lang / "unlabeled.txt").write_text("".join(p + "\n" for l, p in paragraphs if l == lang))
@@ -157,7 +153,7 @@ def build_lab(directory: str | Path, config: PretrainConfig = PretrainConfig(), 
               log: Callable[[str], None] = print) -> dict:
     """Generate the world, pretrain ``lab-mt5`` and save both under ``directory``; returns the
     build's record (also in ``directory/meta.json``): losses, seconds, sizes."""
-    torch.set_flush_denormal(True)  # see DESIGN.md: denormals double CPU step times
+    torch.set_flush_denormal(True)  # denormals double CPU step times at high learning rates
     directory = Path(directory).expanduser()
     started = time.time()
     paragraphs = world.pretraining_paragraphs(config.seed, config.paragraphs_per_person,
@@ -177,23 +173,13 @@ def build_lab(directory: str | Path, config: PretrainConfig = PretrainConfig(), 
     initial_loss = span_corruption_loss(model, codec, heldout_data)
 
     model.train()
-    optimizer = make_optimizer(model.parameters(), "adamw", config.lr, 0.01)
-    schedule = linear_schedule(optimizer, config.steps, max(1, config.steps // 20))
+    engine = new_engine(model, lr=config.lr, total_steps=config.steps, warmup_steps=max(1, config.steps // 20),
+                        device=torch.device("cpu"), weight_decay=0.01)
     batches = bucketed_batches(train, config.batch_size, config.seed, codec.pad_token_id)
-    steps = range(config.steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc="pretraining lab-mt5", unit="step")
-    recent: list[float] = []
-    for step in steps:
-        loss = optimizer_step(model, optimizer, schedule, [next(batches)], device=torch.device("cpu"),
-                              dtype=None, max_grad_norm=1.0)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"lab pretraining diverged at step {step}; lower --lr ({config.lr:g})")
-        recent = (recent + [loss])[-50:]
-        if progress:
-            steps.set_postfix(loss=f"{sum(recent) / len(recent):.3f}")
+    steps = engine.run(batches, config.steps, progress="pretraining lab-mt5" if progress else None, smooth=50)
+    if steps.diverged:
+        raise FloatingPointError(f"lab pretraining diverged at step {len(steps.losses)}; lower --lr ({config.lr:g})")
+    recent = steps.losses[-50:]
     pretrain_seconds = time.time() - started
     heldout_loss = span_corruption_loss(model, codec, heldout_data)
 

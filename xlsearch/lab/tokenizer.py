@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from xlsearch.tasks.builtin import lab_world as world
+
 PAD, EOS, UNK, MASK = "<pad>", "</s>", "<unk>", "<mask>"
 N_SENTINELS = 100  # <extra_id_0> .. <extra_id_99>, as in mT5
 
@@ -65,6 +67,4 @@ def build_tokenizer(texts: Iterable[str], names: Iterable[str] = ()):
 
 def world_tokenizer(seed: int):
     """The tokenizer of the lab's world for ``seed``."""
-    from xlsearch.lab import world
-
     return build_tokenizer(world.all_texts(seed), world.all_names(seed))

@@ -5,11 +5,8 @@ from typing import Any
 
 from torch import nn
 
+from xlsearch.families import get_family
 from xlsearch.methods.base import AdaptationMethod, Param
-
-# peft knows T5's module names but not mBART's or M2M100's (NLLB) under transformers 5, so the
-# targets are named for every family (DESIGN.md, pitfalls).
-LORA_TARGET_MODULES = {"mt5": ["q", "v"], "mbart": ["q_proj", "v_proj"], "nllb": ["q_proj", "v_proj"]}
 
 
 class Adapters(AdaptationMethod):
@@ -31,6 +28,6 @@ class Adapters(AdaptationMethod):
             r=int(p["rank"]),
             lora_alpha=float(p["alpha"]),
             lora_dropout=float(p["dropout"]),
-            target_modules=LORA_TARGET_MODULES[family],
+            target_modules=list(get_family(family).lora_targets),  # each family's record names them
         )
         return get_peft_model(model, config)

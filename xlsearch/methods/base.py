@@ -55,6 +55,8 @@ class AdaptationMethod:
     params: dict[str, Param] = {}
     # True when the method wraps the model in peft: its checkpoints hold only the adapter.
     uses_peft: bool = False
+    # True when the method trains on unlabeled target-language text (the spec must provide some).
+    trains_on_target_text: bool = False
 
     def prepare_model(self, model: nn.Module, family: str, params: dict[str, Any]) -> nn.Module:
         """Freeze, wrap or leave the model; returns the model to train."""

@@ -10,6 +10,7 @@ from xlsearch.methods.base import AdaptationMethod, Param
 class MixTarget(AdaptationMethod):
     name = "mix_target"
     description = "full finetuning mixed with denoising on unlabeled target-language text"
+    trains_on_target_text = True
     params = {
         "mix_ratio": Param(
             "float", 0.5, "share of steps that add a target-language denoising batch",

@@ -12,9 +12,10 @@ from typing import Any
 
 from ray.tune import Stopper
 
-from xlsearch.spec import SweepSpec, planned_trials
+from xlsearch.space import planned_trials
+from xlsearch.spec import SweepSpec
 
-# Measured on 2 CPUs with Ray 2.60 (DESIGN.md): starting a Train V2 worker group, importing
+# Measured on 2 CPUs with Ray 2.60: starting a Train V2 worker group, importing
 # transformers and peft, and tearing it down cost ~11 s per trial on top of its training.
 TRIAL_OVERHEAD_S = 11.0
 

@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 import yaml
 
-from xlsearch.spec import SweepSpec, planned_trials
+from xlsearch.space import planned_trials
+from xlsearch.spec import SweepSpec
 
 
 class BudgetExceeded(RuntimeError):

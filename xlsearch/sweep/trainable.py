@@ -3,7 +3,7 @@ Train ``TorchTrainer`` whose workers run the trial loop.
 
 This is Train V2's pattern: a ``Tuner(TorchTrainer(...))`` fails, ``tune.report`` inside a Train
 worker is silently dropped; workers call ``ray.train.report`` and Train's ``TuneReportCallback``
-hands rank 0's reports to Tune (DESIGN.md, pitfalls). The Train run is named after the Tune
+hands rank 0's reports to Tune. The Train run is named after the Tune
 trial and kept under the sweep directory, so a trial started again after the driver died finds
 its last checkpoint through ``ray.train.get_checkpoint()`` and continues from there.
 """
@@ -29,7 +29,7 @@ class SweepContext:
 
 def trial_config(config: dict[str, Any]) -> dict[str, Any]:
     """The flat trial config, whether it came from Optuna (flat) or a grid (under "grid")."""
-    from xlsearch.sweep.space import decode_config
+    from xlsearch.space import decode_config
 
     return decode_config(config.get("grid", config))
 
@@ -39,7 +39,7 @@ def train_worker(loop_config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
 
-    from xlsearch.spec import parse_spec
+    from xlsearch.checks import parse_spec
     from xlsearch.training.loop import run_trial
     from xlsearch.training.params import TrialParams
 

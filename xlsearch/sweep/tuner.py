@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from xlsearch.spec import SweepSpec, planned_trials
+from xlsearch.space import OptunaSpace, grid_configs, planned_trials
+from xlsearch.spec import SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
-from xlsearch.sweep.space import OptunaSpace, grid_configs
 from xlsearch.sweep.trainable import SweepContext, trial_driver
 from xlsearch.training.loop import objective_name
 
 TUNE_DIR_NAME = "tune"
 DRIVER_MEMORY_BYTES = 64 * 1024 * 1024
 # Train V2 checks worker health every 2 s by default, and each ray.train.report waits for the
-# next check (~1.2 s); at 0.2 s a report takes ~9 ms (DESIGN.md, pitfalls).
+# next check (~1.2 s measured on 2 CPUs); at 0.2 s a report takes ~9 ms.
 RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_V2_ENABLED": "1"}
 # Tune saves the sweep's state (which trials finished) every ~10 s by default; a driver killed
 # in between re-runs trials that had finished. One second costs little next to trials of minutes.
@@ -51,8 +51,8 @@ class Placement:
 def placement(spec: SweepSpec, cluster: dict[str, float]) -> Placement:
     """Workers' resources and how many trials fit at once, from the cluster's totals.
 
-    Trial drivers hold no CPU, so concurrency is capped by what the workers need: a driver
-    waiting for a worker that can never be placed is the deadlock DESIGN.md measured.
+    Trial drivers hold no CPU, so concurrency is capped by what the workers need: with a CPU
+    each, two trial drivers on a 2-CPU machine wait for ever for workers that cannot be placed.
     """
     r = spec.resources
     gpus_in_cluster = cluster.get("GPU", 0.0)
@@ -74,7 +74,7 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
     """Join ``address`` (``auto`` = the running cluster), or start a local Ray.
 
     The dashboard stays on: Train V2 asks its State API whether a trial that ASHA killed is
-    dead, and without it the trial's CPUs stay reserved and the sweep hangs (DESIGN.md).
+    dead, and without it the trial's CPUs stay reserved and the sweep hangs.
     Workers' own logs reach the terminal only with ``verbose``: Ray Train logs every report
     in full; the sweep prints one line per round instead, and failures name their log file.
     """
@@ -101,45 +101,26 @@ def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[f
 
 
 def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float]:
-    import torch
-
-    from xlsearch.methods import get_method
-    from xlsearch.models import load_model
-    from xlsearch.spec import parse_spec
-    from xlsearch.training.batches import encode_examples, training_batches
-    from xlsearch.training.data import load_split
+    """Set a trial up exactly as trials do (full finetuning, the lowest LR), time ``steps``
+    optimizer steps after one warm-up step, and one eval batch of source dev data."""
+    from xlsearch.checks import parse_spec
     from xlsearch.training.evaluate import generate
-    from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer, optimizer_step
+    from xlsearch.training.loop import setup_trial
+    from xlsearch.training.params import TrialParams
 
-    torch.set_flush_denormal(True)
     spec = parse_spec(spec_dict, base_dir=base_dir)
     cfg = spec.training
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    trial = setup_trial(spec, TrialParams(lr=1e-5), log=lambda _: None)
+    batches = trial.batches()
+    trial.engine.run(batches, 1)  # warm-up: allocations, kernels
+    step_seconds = trial.engine.run(batches, steps).seconds / steps
     lang = spec.source_languages[0]
-    model, codec = load_model(spec.model, seed=spec.search.seed)
-    model = get_method("full").prepare_model(model, codec.family, {}).to(device).train()
-    train = {lang: encode_examples(load_split(spec, lang, "train")[: cfg.batch_size * (steps + 1) * cfg.grad_accum],
-                                   lang, codec, cfg.max_input_length, cfg.max_output_length)}
-    batches = training_batches(train, cfg.batch_size, 0, codec.pad_token_id)
-    optimizer = make_optimizer(model.parameters(), cfg.optimizer, 1e-5)
-    schedule = linear_schedule(optimizer, steps + 1, 0)
-    dtype = autocast_dtype(cfg.precision, device)
-    step = lambda: optimizer_step(model, optimizer, schedule, [next(batches) for _ in range(cfg.grad_accum)],  # noqa: E731
-                                  device=device, dtype=dtype, max_grad_norm=cfg.max_grad_norm)
-    step()  # warm-up: allocations, kernels
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    step_seconds = (time.perf_counter() - started) / steps
-    dev = load_split(spec, lang, "dev")
+    dev = trial.data.dev[lang]
     sample = dev[: cfg.eval_batch_size]
     started = time.perf_counter()
-    generate(model, codec, sample, lang, max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
-             batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=device, autocast_dtype=dtype)
+    generate(trial.model, trial.codec, sample, lang, max_input_length=cfg.max_input_length,
+             max_new_tokens=cfg.max_output_length, batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams,
+             device=trial.engine.device, autocast_dtype=trial.engine.dtype)
     per_example = (time.perf_counter() - started) / max(1, len(sample))
     n_eval = len(dev) * len(spec.all_languages)
     return step_seconds, per_example * n_eval
@@ -165,7 +146,7 @@ def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Cal
 
 
 def _intermediate_task(spec_dict: dict[str, Any], base_dir: str, label: str) -> bool:
-    from xlsearch.spec import parse_spec
+    from xlsearch.checks import parse_spec
     from xlsearch.training.intermediate import ensure_intermediate_checkpoint
 
     return ensure_intermediate_checkpoint(parse_spec(spec_dict, base_dir=base_dir), label).trained

@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from xlsearch.languages import get_language
+from xlsearch.tasks.builtin import builtin_rows
+
+# The split of a hub or builtin dataset that serves each role of a spec's data when the spec
+# names none: training and unlabeled text never come from the examples that are scored.
+ROLE_SPLITS = {"train": "train", "dev": "validation", "unlabeled": "train"}
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,9 @@ class Task:
     """
 
     name: ClassVar[str]
-    objective_metric: ClassVar[str]
+    objective_metric: ClassVar[str]  # the metric of source-language dev data that the search maximises
     metric_names: ClassVar[tuple[str, ...]]
+    metric_labels: ClassVar[dict[str, str]] = {}  # display names in reports ("rougeL" -> "ROUGE-L")
     default_split: ClassVar[str]  # hub or builtin split used when the DataSource names none
     required_fields: ClassVar[tuple[str, ...]]  # columns every row needs
 
@@ -89,17 +95,16 @@ class Task:
             raise ValueError(f"limit must be None or >= 0, got {limit}")
         split = source.split or self.default_split
         if source.builtin is not None:
-            # Imported here because the builtin datasets build Examples from this module.
-            from xlsearch.tasks.builtin import load_builtin
-
-            examples = load_builtin(source.builtin, self.name, lang, split)
+            try:
+                rows = builtin_rows(source.builtin, self.name, lang, split)
+            except ValueError as err:
+                raise DataError(str(err)) from None
+        elif source.path is not None:
+            rows = self.read_local_rows(Path(source.path))
         else:
-            if source.path is not None:
-                rows = self.read_local_rows(Path(source.path))
-            else:
-                config = source.config or self.hub_config(source.hub, lang)
-                rows = read_hub_rows(source.hub, config, split)
-            examples = [self.example_from_row(row, lang) for row in check_rows(rows, self.required_fields, source)]
+            config = source.config or self.hub_config(source.hub, lang)
+            rows = read_hub_rows(source.hub, config, split)
+        examples = [self.example_from_row(row, lang) for row in check_rows(rows, self.required_fields, source)]
         return subsample(examples, limit, seed)
 
     def score(self, predictions: Sequence[str], examples: Sequence[Example]) -> dict[str, float]:
@@ -120,7 +125,15 @@ class Task:
         """Which examples' outputs language id can judge; all of them unless a task says less."""
         return [True] * len(examples)
 
+    def metric_label(self, metric: str) -> str:
+        return self.metric_labels.get(metric, metric)
+
     # --- what a task implements ---------------------------------------------------------
+
+    def default_source(self, lang: str, role: str) -> DataSource | None:
+        """Where the hub has ``lang``'s data for ``role`` (``train``, ``dev`` or ``unlabeled``) when
+        a spec names none; None when it has none (the spec must then give a source)."""
+        return None
 
     def hub_config(self, hub: str, lang: str) -> str | None:
         """The hub configuration for ``lang`` when the DataSource names none (None: the default)."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlsearch.languages import LANGUAGES, get_language
-from xlsearch.tasks.base import DataError, Example, Task, read_json_rows
+from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Task, read_json_rows
 
-XQUAD_HUB_ID = "google/xquad"
+SQUAD_HUB_ID = "rajpurkar/squad"  # English training and dev data
+XQUAD_HUB_ID = "google/xquad"  # dev data of every XQuAD language (Artetxe et al. 2020)
+XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 QUESTION_PREFIX = "question: "
 CONTEXT_SEPARATOR = " context: "
 
@@ -49,15 +50,24 @@ class QATask(Task):
     name = "xquad"
     objective_metric = "f1"
     metric_names = ("f1", "exact_match")
+    metric_labels = {"f1": "F1", "exact_match": "EM"}
     default_split = "validation"
     required_fields = ("id", "context", "question", "answers")
+
+    def default_source(self, lang: str, role: str) -> DataSource | None:
+        """SQuAD for English training and dev data; XQuAD for the dev data of its languages."""
+        if lang == "en" and role in ("train", "dev"):
+            return DataSource(hub=SQUAD_HUB_ID, split=ROLE_SPLITS[role])
+        if lang in XQUAD_LANGUAGES and role == "dev":
+            return DataSource(hub=XQUAD_HUB_ID, config=f"xquad.{lang}", split="validation")
+        return None
 
     def hub_config(self, hub: str, lang: str) -> str | None:
         """``xquad.<lang>`` for google/xquad; None (the dataset's only configuration) otherwise."""
         if hub != XQUAD_HUB_ID:
             return None
-        if not get_language(lang).xquad:
-            known = ", ".join(sorted(code for code, row in LANGUAGES.items() if row.xquad))
+        if lang not in XQUAD_LANGUAGES:
+            known = ", ".join(XQUAD_LANGUAGES)
             raise DataError(f"XQuAD has no language {lang!r}; XQuAD languages: {known}")
         return f"xquad.{lang}"
 

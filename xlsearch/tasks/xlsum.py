@@ -1,31 +1,48 @@
 """XL-Sum: abstractive news summarization, article -> one-sentence summary, scored by ROUGE.
 
 Rows have the XL-Sum columns ``id, url, title, summary, text``, both in local JSON Lines files
-and in the hub dataset ``csebuetnlp/xlsum`` (one configuration per language, e.g. ``english``).
+and in the hub dataset ``csebuetnlp/xlsum`` (one configuration per language, e.g. ``english``;
+the names below are the dataset's configurations, Hasan et al. 2021).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from xlsearch.languages import LANGUAGES, get_language
-from xlsearch.tasks.base import DataError, Example, Task, read_json_rows
+from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Task, read_json_rows
 
 HUB_ID = "csebuetnlp/xlsum"
+# Language code -> XL-Sum's configuration on the hub.
+HUB_CONFIGS = {
+    "am": "amharic", "ar": "arabic", "az": "azerbaijani", "bn": "bengali", "cy": "welsh", "en": "english",
+    "es": "spanish", "fa": "persian", "fr": "french", "gd": "scottish_gaelic", "gu": "gujarati",
+    "ha": "hausa", "hi": "hindi", "id": "indonesian", "ig": "igbo", "ja": "japanese", "ko": "korean",
+    "ky": "kyrgyz", "mr": "marathi", "my": "burmese", "ne": "nepali", "om": "oromo", "pa": "punjabi",
+    "pcm": "pidgin", "ps": "pashto", "pt": "portuguese", "rn": "kirundi", "ru": "russian", "si": "sinhala",
+    "so": "somali", "sr": "serbian_cyrillic", "sw": "swahili", "ta": "tamil", "te": "telugu", "th": "thai",
+    "ti": "tigrinya", "tr": "turkish", "uk": "ukrainian", "ur": "urdu", "uz": "uzbek", "vi": "vietnamese",
+    "yo": "yoruba", "zh": "chinese_simplified",
+}
 
 
 class XLSumTask(Task):
     name = "xlsum"
     objective_metric = "rougeL"
     metric_names = ("rouge1", "rouge2", "rougeL", "exact_match")
+    metric_labels = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "exact_match": "exact match"}
     default_split = "test"
     required_fields = ("id", "text", "summary")
 
+    def default_source(self, lang: str, role: str) -> DataSource | None:
+        """Every role reads XL-Sum on the hub, where it has the language."""
+        config = HUB_CONFIGS.get(lang)
+        return DataSource(hub=HUB_ID, config=config, split=ROLE_SPLITS[role]) if config else None
+
     def hub_config(self, hub: str, lang: str) -> str | None:
-        """XL-Sum's configuration for ``lang`` (``en`` -> ``english``) from the language table."""
-        config = get_language(lang).xlsum
+        """XL-Sum's configuration for ``lang`` (``en`` -> ``english``)."""
+        config = HUB_CONFIGS.get(lang)
         if config is None:
-            known = ", ".join(sorted(code for code, row in LANGUAGES.items() if row.xlsum))
+            known = ", ".join(sorted(HUB_CONFIGS))
             raise DataError(
                 f"XL-Sum has no configuration for language {lang!r} on {hub!r}; give `config:` "
                 f"or a local `path:`, or use one of: {known}"

@@ -63,3 +63,12 @@ def load_training_state(directory: Path, optimizer, schedule) -> None:
     torch.set_rng_state(state["rng"]["cpu"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state(state["rng"]["cuda"])
+
+
+def restore_checkpoint(directory: Path, model: nn.Module, optimizer, schedule) -> dict[str, Any]:
+    """Resume from a checkpoint: its trained weights into ``model`` (prepared with the same
+    method), its optimizer, schedule and RNG state; returns its meta (``round``, ``metrics``...)."""
+    meta = read_meta(directory)
+    load_trainable(model, directory)
+    load_training_state(directory, optimizer, schedule)
+    return meta

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xlsearch.spec import SweepSpec, task_source
+from xlsearch.sources import task_source
+from xlsearch.spec import SweepSpec
 from xlsearch.tasks import get_task
 from xlsearch.tasks.base import DataError, Example
 

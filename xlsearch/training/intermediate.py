@@ -7,10 +7,8 @@ lock makes concurrent trials on one machine wait for the first instead of traini
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import math
 import random
 import shutil
 import time
@@ -19,13 +17,15 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from filelock import FileLock
 
-from xlsearch.lm_objectives import lm_examples, objective_for_family
+from xlsearch.lm_objectives import lm_examples, resolve_objective
 from xlsearch.models import load_model, resolve_model, save_model
-from xlsearch.spec import IntermediateTuningSpec, SweepSpec, task_source
+from xlsearch.sources import task_source
+from xlsearch.spec import IntermediateTuningSpec, SweepSpec
 from xlsearch.training.batches import Encoded, training_batches
 from xlsearch.training.data import unlabeled_texts
-from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer, optimizer_step
+from xlsearch.training.engine import new_engine
 
 CACHE_VERSION = 1  # bump when the procedure changes, so old checkpoints are not reused
 
@@ -84,8 +84,7 @@ def ensure_intermediate_checkpoint(spec: SweepSpec, label: str, *, device: torch
     if done.is_file():
         return IntermediateCheckpoint(folder / "model", key, trained=False)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds it done
+    with FileLock(folder.parent / f"{folder.name}.lock"):  # a second process waits here, then finds it done
         if done.is_file():
             return IntermediateCheckpoint(folder / "model", key, trained=False)
         log(f"intermediate tuning '{label}' of {spec.model}: {it.steps} steps on {', '.join(languages(spec, it))}")
@@ -110,27 +109,18 @@ def train_intermediate(spec: SweepSpec, it: IntermediateTuningSpec, *, device: t
     torch.manual_seed(spec.search.seed)
     model, codec = load_model(spec.model, seed=spec.search.seed)
     model.to(device).train()
-    objective = objective_for_family(codec.family) if it.objective == "auto" else it.objective
+    objective = resolve_objective(it.objective, codec.family)
     rng = random.Random(spec.search.seed)
     data = {}
     for lang in languages(spec, it):
         pairs = lm_examples(unlabeled_texts(spec, lang, it.examples_per_language), lang, codec,
                             objective, it.max_length, rng)
         data[lang] = Encoded(lang, [p[0] for p in pairs], [p[1] for p in pairs])
-    optimizer = make_optimizer(model.parameters(), "adamw", it.lr)
-    schedule = linear_schedule(optimizer, it.steps, max(1, it.steps // 10))
-    dtype = autocast_dtype(spec.training.precision, device)
+    engine = new_engine(model, lr=it.lr, total_steps=it.steps, warmup_steps=max(1, it.steps // 10), device=device,
+                        precision=spec.training.precision, max_grad_norm=spec.training.max_grad_norm)
     batches = training_batches(data, it.batch_size, spec.search.seed, codec.pad_token_id)
-    steps = range(it.steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc=f"intermediate tuning ({objective})", unit="step")
-    for step in steps:
-        loss = optimizer_step(model, optimizer, schedule, [next(batches)], device=device, dtype=dtype,
-                              max_grad_norm=spec.training.max_grad_norm)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"intermediate tuning diverged at step {step} (loss {loss}); lower its lr ({it.lr:g})")
-        if progress:
-            steps.set_postfix(loss=f"{loss:.3f}")
+    steps = engine.run(batches, it.steps, progress=f"intermediate tuning ({objective})" if progress else None)
+    if steps.diverged:
+        raise FloatingPointError(f"intermediate tuning diverged at step {len(steps.losses)}; "
+                                 f"lower its lr ({it.lr:g})")
     return model.cpu(), codec

@@ -1,33 +1,35 @@
 """The trial loop: one trial from its parameters to per-language scores.
 
-Reads top to bottom: data, model (+ intermediate tuning, + method), optimizer, then rounds of
-``steps_per_round`` optimizer steps, each followed by an evaluation, a checkpoint and a report.
-Ray stays at the edges: a Ray Train worker passes its own ``report``, ``wrap_model`` (DDP) and
-``resume_from``; run alone (``xlsearch trial``) the defaults need no Ray.
+``run_trial`` reads top to bottom: set the trial up (data, model + intermediate tuning + method,
+step engine), resume if asked, then rounds of ``steps_per_round`` optimizer steps, each followed
+by an evaluation, a checkpoint and a report. Ray stays at the edges: a Ray Train worker passes
+its own ``report``, ``wrap_model`` (DDP) and ``resume_from``; run alone (``xlsearch trial``) the
+defaults need no Ray. :func:`setup_trial` is also what the budget's calibration times, so the
+estimate measures the steps trials take.
 """
 from __future__ import annotations
 
-import math
 import random
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
-from xlsearch.lm_objectives import lm_examples, objective_for_family
+from xlsearch.families import get_family
+from xlsearch.lm_objectives import lm_examples
 from xlsearch.methods import get_method
-from xlsearch.models import load_model
+from xlsearch.models import Seq2SeqCodec, load_model
 from xlsearch.spec import SweepSpec
-from xlsearch.tasks import get_task
+from xlsearch.tasks import Task, get_task
 from xlsearch.training.batches import Encoded, encode_examples, training_batches
-from xlsearch.training.checkpoint import load_trainable, load_training_state, read_meta, save_checkpoint
+from xlsearch.training.checkpoint import restore_checkpoint, save_checkpoint
 from xlsearch.training.data import TrialData, load_trial_data
+from xlsearch.training.engine import ExtraLoss, StepEngine, Steps, new_engine
 from xlsearch.training.evaluate import generate, sample_generations, score_round
 from xlsearch.training.intermediate import ensure_intermediate_checkpoint
-from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer, optimizer_step
 from xlsearch.training.params import TrialParams
 
 # report(metrics, checkpoint_dir, samples): called once per round; the checkpoint directory is
@@ -53,20 +55,113 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
               rank: int = 0, is_main: bool = True, data: TrialData | None = None,
               progress: bool = False, log: Callable[[str], None] = print) -> TrialResult:
     """Train and evaluate one trial; ``report`` receives each round's metrics and checkpoint."""
-    torch.set_flush_denormal(True)  # denormals made high-LR CPU trials ~2x slower (DESIGN.md)
+    cfg = spec.training
+    trial = setup_trial(spec, params, device=device, rank=rank, data=data, progress=progress, log=log)
+    start_round = 0
+    if resume_from is not None:
+        meta = restore_checkpoint(resume_from, trial.model, trial.engine.optimizer, trial.engine.schedule)
+        start_round = int(meta["round"])
+        if start_round >= cfg.rounds:
+            # The trial had finished when its driver died: say its last round again, so that
+            # Tune sees the trial's result, and train nothing.
+            log(f"{params.label()} had already finished all {cfg.rounds} rounds")
+            if report is not None:
+                with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
+                    report(meta["metrics"], Path(tmp), [])
+            return TrialResult(meta.get("status", "completed"), start_round, [meta["metrics"]])
+        log(f"resumed {params.label()} from round {start_round}")
+    if wrap_model is not None:
+        trial.engine.model = wrap_model(trial.model)
+
+    # Batch streams are deterministic, so a resumed trial skips what it already saw.
+    batches = trial.batches(skip_steps=start_round * cfg.steps_per_round)
+    extra_loss = trial.extra_loss(skip_steps=start_round * cfg.steps_per_round)
+    result = TrialResult("completed", start_round)
+    for round_index in range(start_round, cfg.rounds):
+        title = f"round {round_index + 1}/{cfg.rounds}" if progress and is_main else None
+        steps = trial.engine.run(batches, cfg.steps_per_round, extra_loss=extra_loss, progress=title)
+        metrics = round_metrics(round_index + 1, cfg.steps_per_round, steps, trial.engine.lr)
+        samples: list[dict[str, str]] = []
+        if steps.diverged:
+            # A diverged model is not evaluated: it scores the floor, so no search prefers it.
+            result.status = "diverged"
+            metrics[objective_name(spec)] = 0.0
+            log(f"{params.label()}: loss became non-finite in round {round_index + 1}; trial ended as diverged")
+        elif is_main:
+            eval_started = time.time()
+            metrics.update(evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples))
+            metrics["time/eval_s"] = time.time() - eval_started
+        result.history.append(metrics)
+        result.rounds_done = round_index + 1
+        if report is not None:
+            with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
+                meta = {"round": round_index + 1, "params": params.flat(), "model": spec.model,
+                        "intermediate_tuning": str(trial.it_path) if trial.it_path else "none",
+                        "status": result.status, "metrics": metrics}
+                if not steps.diverged:
+                    save_checkpoint(Path(tmp), trial.model, trial.engine.optimizer, trial.engine.schedule, meta)
+                report(metrics, Path(tmp), samples)
+        if steps.diverged:
+            break
+    return result
+
+
+@dataclass
+class Trial:
+    """A trial ready to train: its data, its prepared model and the engine that steps it."""
+
+    spec: SweepSpec
+    task: Task
+    codec: Seq2SeqCodec
+    model: torch.nn.Module  # unwrapped (what is checkpointed and evaluated)
+    engine: StepEngine
+    data: TrialData
+    train: dict[str, Encoded]
+    target_lm: dict[str, Encoded]  # denoising pairs on target text (mix_target); else empty
+    mix_ratio: float
+    seed: int
+    it_path: Path | None
+
+    def batches(self, skip_steps: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        cfg = self.spec.training
+        return training_batches(self.train, cfg.batch_size, self.seed, self.codec.pad_token_id,
+                                skip=skip_steps * cfg.grad_accum)
+
+    def extra_loss(self, skip_steps: int = 0) -> ExtraLoss | None:
+        """Each step, with probability ``mix_ratio``, the loss of a target-text denoising batch."""
+        if not self.target_lm:
+            return None
+        lm_batches = training_batches(self.target_lm, self.spec.training.batch_size, self.seed + 1,
+                                      self.codec.pad_token_id)
+        mix_rng = random.Random(self.seed + 2)
+        for _ in range(skip_steps):
+            mix_rng.random()
+        device = self.engine.device
+
+        def draw():
+            if mix_rng.random() >= self.mix_ratio:
+                return None
+            batch = next(lm_batches)
+            return lambda: self.engine.model(**{k: v.to(device) for k, v in batch.items()}).loss
+
+        return draw
+
+
+def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | None = None, rank: int = 0,
+                data: TrialData | None = None, progress: bool = False,
+                log: Callable[[str], None] = print) -> Trial:
+    """Data, the model (base or intermediate-tuned, then the adaptation method) and its engine."""
+    torch.set_flush_denormal(True)  # denormals made high-LR CPU trials ~2x slower, same loss
     seed = spec.search.seed
     random.seed(seed + rank)
     torch.manual_seed(seed + rank)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    task, method, cfg = get_task(spec.task), get_method(params.method), spec.training
-
-    # Data
+    method, cfg = get_method(params.method), spec.training
     train_langs = method.training_languages(params.method_params, spec.source_languages)
     mix_ratio = method.target_lm_ratio(params.method_params)
     if data is None:
         data = load_trial_data(spec, train_langs, with_unlabeled=mix_ratio > 0)
 
-    # Model: base or intermediate-tuned, then the adaptation method
     it_path = None
     if params.intermediate_tuning != "none":
         it_path = ensure_intermediate_checkpoint(spec, params.intermediate_tuning, device=device,
@@ -78,106 +173,30 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
              for lang in train_langs}
     target_lm = {}
     if mix_ratio > 0:
-        objective = objective_for_family(codec.family)
-        lm_rng = random.Random(seed)
+        objective, lm_rng = get_family(codec.family).lm_objective, random.Random(seed)
         for lang, texts in data.unlabeled.items():
             pairs = lm_examples(texts, lang, codec, objective, cfg.max_input_length, lm_rng)
             target_lm[lang] = Encoded(lang, [p[0] for p in pairs], [p[1] for p in pairs])
-
-    # Optimizer
     total_steps = cfg.rounds * cfg.steps_per_round
-    optimizer = make_optimizer(model.parameters(), cfg.optimizer, params.lr, cfg.weight_decay)
-    schedule = linear_schedule(optimizer, total_steps, int(cfg.warmup_ratio * total_steps))
-    start_round = 0
-    if resume_from is not None:
-        meta = read_meta(resume_from)
-        start_round = int(meta["round"])
-        if start_round >= cfg.rounds:
-            # The trial had finished when its driver died: say its last round again, so that
-            # Tune sees the trial's result, and train nothing.
-            log(f"{params.label()} had already finished all {cfg.rounds} rounds")
-            if report is not None:
-                with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
-                    report(meta["metrics"], Path(tmp), [])
-            return TrialResult(meta.get("status", "completed"), start_round, [meta["metrics"]])
-        load_trainable(model, resume_from)
-        load_training_state(resume_from, optimizer, schedule)
-        log(f"resumed {params.label()} from round {start_round}")
-    train_model = wrap_model(model) if wrap_model else model
-    dtype = autocast_dtype(cfg.precision, device)
-
-    # Batch streams are deterministic, so a resumed trial skips what it already saw.
-    skip = start_round * cfg.steps_per_round * cfg.grad_accum
-    batches = training_batches(train, cfg.batch_size, seed + rank, codec.pad_token_id, skip=skip)
-    lm_batches = (training_batches(target_lm, cfg.batch_size, seed + rank + 1, codec.pad_token_id)
-                  if target_lm else None)
-    mix_rng = random.Random(seed + rank + 2)
-    for _ in range(start_round * cfg.steps_per_round):
-        mix_rng.random()
-
-    result = TrialResult("completed", start_round)
-    for round_index in range(start_round, cfg.rounds):
-        started = time.time()
-        losses = []
-        steps = range(cfg.steps_per_round)
-        if progress and is_main:
-            from tqdm.auto import tqdm
-
-            steps = tqdm(steps, desc=f"round {round_index + 1}/{cfg.rounds}", unit="step", leave=False)
-        for _ in steps:
-            extra = None
-            if lm_batches is not None and mix_rng.random() < mix_ratio:
-                lm_batch = next(lm_batches)
-                extra = lambda: train_model(**{k: v.to(device) for k, v in lm_batch.items()}).loss  # noqa: E731
-            micro = [next(batches) for _ in range(cfg.grad_accum)]
-            loss = optimizer_step(train_model, optimizer, schedule, micro, device=device, dtype=dtype,
-                                  max_grad_norm=cfg.max_grad_norm, extra_loss=extra)
-            if not math.isfinite(loss):
-                result.status = "diverged"
-                break
-            losses.append(loss)
-            if progress and is_main:
-                steps.set_postfix(loss=f"{loss:.3f}")
-        train_seconds = time.time() - started
-
-        metrics: dict[str, Any] = {
-            "round": round_index + 1,
-            "step": (round_index + 1) * cfg.steps_per_round,
-            "train/loss": sum(losses) / len(losses) if losses else math.nan,
-            "train/lr": schedule.get_last_lr()[0],
-            "time/train_s": train_seconds,
-            "diverged": int(result.status == "diverged"),
-        }
-        samples: list[dict[str, str]] = []
-        if result.status == "diverged":
-            # A diverged model is not evaluated: it scores the floor, so no search prefers it.
-            metrics[objective_name(spec)] = 0.0
-            log(f"{params.label()}: loss became non-finite in round {round_index + 1}; trial ended as diverged")
-        elif is_main:
-            eval_started = time.time()
-            metrics.update(evaluate(model, codec, task, spec, data, device, dtype, samples))
-            metrics["time/eval_s"] = time.time() - eval_started
-        result.history.append(metrics)
-        result.rounds_done = round_index + 1
-        if report is not None:
-            with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
-                meta = {"round": round_index + 1, "params": params.flat(), "model": spec.model,
-                        "intermediate_tuning": str(it_path) if it_path else "none", "status": result.status,
-                        "metrics": metrics}
-                if result.status != "diverged":
-                    save_checkpoint(Path(tmp), model, optimizer, schedule, meta)
-                report(metrics, Path(tmp), samples)
-        if result.status == "diverged":
-            break
-    return result
+    engine = new_engine(model, lr=params.lr, total_steps=total_steps, warmup_steps=int(cfg.warmup_ratio * total_steps),
+                        device=device, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
+                        precision=cfg.precision, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum)
+    return Trial(spec, get_task(spec.task), codec, model, engine, data, train, target_lm, mix_ratio, seed + rank, it_path)
 
 
-def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, device, dtype,
+def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: float) -> dict[str, Any]:
+    """The training side of a round's metrics (evaluation adds the scores)."""
+    return {"round": round_number, "step": round_number * steps_per_round, "train/loss": steps.mean_loss,
+            "train/lr": lr, "time/train_s": steps.seconds, "diverged": int(steps.diverged)}
+
+
+def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepEngine,
              samples_out: list[dict[str, str]] | None = None) -> dict[str, float]:
     """Generate on every language's dev examples and score the round."""
     cfg = spec.training
     gen = dict(max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
-               batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=device, autocast_dtype=dtype)
+               batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=engine.device,
+               autocast_dtype=engine.dtype)
     source = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.source_languages]
     targets = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.target_languages]
     if samples_out is not None:

@@ -1,4 +1,5 @@
-"""The miniature lab's world: invented people with five facts each, written in five languages.
+"""The builtin dataset ``lab``, the miniature lab's world: invented people with five facts
+each, written in five languages.
 
 Everything is a pure function of a seed. The same people appear in every language (the text is
 parallel); each task split has its own people. The lab's "web text" (the pretraining corpus)
@@ -17,8 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-
-from xlsearch.tasks.base import DataError, Example
+from typing import Any
 
 LAB_SEED = 0
 LAB_LANGUAGES = ("en", "de", "es", "fr", "ru")
@@ -134,7 +134,7 @@ def lab_people(seed: int = LAB_SEED) -> tuple[LabPerson, ...]:
 
 def split_people(split: str, seed: int = LAB_SEED) -> tuple[LabPerson, ...]:
     if split not in SPLIT_SIZES:
-        raise DataError(f"builtin dataset 'lab' has no split {split!r}; it has: {', '.join(SPLIT_SIZES)}")
+        raise ValueError(f"builtin dataset 'lab' has no split {split!r}; it has: {', '.join(SPLIT_SIZES)}")
     start = 0
     for name, size in SPLIT_SIZES.items():
         if name == split:
@@ -172,13 +172,14 @@ def article(person: LabPerson, lang: str, facts: tuple[str, ...] | None = None) 
     return " ".join(fact_sentence(person, lang, f) for f in (facts or person.article_facts))
 
 
-def lab_examples(task: str, lang: str, split: str, seed: int = LAB_SEED) -> list[Example]:
-    """The builtin dataset ``lab``: ``xlsum`` examples (article -> summary) of ``split`` in ``lang``."""
+def lab_rows(task: str, lang: str, split: str, seed: int = LAB_SEED) -> list[dict[str, Any]]:
+    """The builtin dataset ``lab``: ``xlsum`` rows (``id, text, summary``: article -> summary) of
+    ``split`` in ``lang``."""
     if task != "xlsum":
-        raise DataError(f"builtin dataset 'lab' has data for task xlsum only, not {task!r}")
+        raise ValueError(f"builtin dataset 'lab' has data for task xlsum only, not {task!r}")
     if lang not in LEXICON:
-        raise DataError(f"builtin dataset 'lab' has no language {lang!r}; it has: {', '.join(LAB_LANGUAGES)}")
-    return [Example(f"lab-{split}-{i}", lang, article(p, lang), (summary_sentence(p, lang),))
+        raise ValueError(f"builtin dataset 'lab' has no language {lang!r}; it has: {', '.join(LAB_LANGUAGES)}")
+    return [{"id": f"lab-{split}-{i}", "text": article(p, lang), "summary": summary_sentence(p, lang)}
             for i, p in enumerate(split_people(split, seed))]
 
 

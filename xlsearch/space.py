@@ -4,7 +4,8 @@
   its own parameters exist only in trials of that method.
 - A grid is the explicit list of every combination (for replicating the study's grids).
 
-Both give flat trial configs that :meth:`TrialParams.from_flat` reads back. No Ray here.
+Both give flat trial configs that :meth:`TrialParams.from_flat` reads back; :func:`planned_trials`
+says how many trials a spec starts. No Ray here.
 """
 from __future__ import annotations
 
@@ -102,3 +103,27 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
                     config.update({f"{method}.{n}": _encode_choice(v) for n, v in zip(names, values)})
                     configs.append(config)
     return configs
+
+
+def grid_size(spec: SweepSpec) -> int | None:
+    """Trials of the full grid, or None when a dimension is a continuous range."""
+    s = spec.search
+    if isinstance(s.lr, Range):
+        return None
+    per_method = 0
+    for name, params in s.methods.items():
+        n = 1
+        for key, domain in params.items():
+            if isinstance(domain, Range):
+                return None
+            n *= len(_choices(domain, METHODS[name].params[key].kind))
+        per_method += n
+    return len(s.lr) * per_method * len(s.intermediate_tuning)
+
+
+def planned_trials(spec: SweepSpec) -> int:
+    """How many trials the sweep will start: the grid size, or num_samples capped by the budget."""
+    if spec.search.algorithm == "grid":
+        return grid_size(spec)  # type: ignore[return-value]  # a checked spec's grid has no ranges
+    cap = spec.budget.max_trials
+    return min(spec.search.num_samples, cap) if cap else spec.search.num_samples

@@ -1,24 +1,16 @@
-"""Datasets the project generates itself, so a demo runs with no hub and no downloaded files.
-
-``toy``: invented people with four facts each (city, instrument, pet, age), written in several
+"""The builtin dataset ``toy``: invented people with four facts each (city, instrument, pet, age), written in several
 languages from templates. The same people appear in every language (the data is parallel, like
 XQuAD) and each split has its own people. For ``xquad`` an example asks one fact about a
 person; for ``xlsum`` the facts are the article and one sentence naming the city and the
 instrument is the summary. The data is fixed (generated from ``TOY_SEED``); ``Task.load``'s seed
 subsamples it like any other dataset.
-
-A new builtin dataset is one function ``(task, lang, split) -> list[Example]`` and one line in
-``BUILTIN_DATASETS``.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
-
-from xlsearch.tasks.base import DataError, Example
-from xlsearch.tasks.qa import qa_input
+from typing import Any
 
 TOY_SEED = 0
 TOY_SIZE = 400  # people (= examples) per split and language
@@ -157,45 +149,27 @@ def _render(person: Person, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     return words, answers
 
 
-def toy_examples(task: str, lang: str, split: str) -> list[Example]:
-    """The ``toy`` examples of ``task`` ("xquad" or "xlsum") in ``lang`` for ``split``."""
+def toy_rows(task: str, lang: str, split: str) -> list[dict[str, Any]]:
+    """The ``toy`` rows of ``task`` ("xquad" or "xlsum") in ``lang`` for ``split``, in the columns
+    of that task's hub dataset."""
     if lang not in TOY_LEXICON:
-        raise DataError(f"builtin dataset 'toy' has no language {lang!r}; it has: {', '.join(TOY_LANGUAGES)}")
+        raise ValueError(f"builtin dataset 'toy' has no language {lang!r}; it has: {', '.join(TOY_LANGUAGES)}")
     if split not in TOY_SPLITS:
-        raise DataError(f"builtin dataset 'toy' has no split {split!r}; it has: {', '.join(TOY_SPLITS)}")
+        raise ValueError(f"builtin dataset 'toy' has no split {split!r}; it has: {', '.join(TOY_SPLITS)}")
     if task not in ("xquad", "xlsum"):
-        raise DataError(f"builtin dataset 'toy' has no data for task {task!r}; it has: xquad, xlsum")
+        raise ValueError(f"builtin dataset 'toy' has no data for task {task!r}; it has: xquad, xlsum")
     lexicon = TOY_LEXICON[lang]
     first = TOY_SPLITS.index(split) * TOY_SIZE
-    examples = []
+    rows = []
     for i, person in enumerate(toy_people()[first:first + TOY_SIZE]):
         words, answers = _render(person, lang)
         article = " ".join(lexicon["facts"][fact].format(**words) for fact in person.fact_order)
         if task == "xquad":
-            question = lexicon["questions"][person.asked].format(**words)
             # The bare answer first (training target); the phrase with its article is accepted too.
-            targets = tuple(dict.fromkeys([answers[person.asked], words[person.asked]]))
-            examples.append(Example(f"toy-{split}-{i}", lang, qa_input(question, article), targets))
+            texts = list(dict.fromkeys([answers[person.asked], words[person.asked]]))
+            rows.append({"id": f"toy-{split}-{i}", "context": article,
+                         "question": lexicon["questions"][person.asked].format(**words),
+                         "answers": {"text": texts, "answer_start": [article.find(t) for t in texts]}})
         else:
-            summary = lexicon["summary"].format(**words)
-            examples.append(Example(f"toy-{split}-{i}", lang, article, (summary,)))
-    return examples
-
-
-def _lab_examples(task: str, lang: str, split: str) -> list[Example]:
-    from xlsearch.lab.world import lab_examples  # the miniature lab's world (xlsearch/lab)
-
-    return lab_examples(task, lang, split)
-
-
-BUILTIN_DATASETS: dict[str, Callable[[str, str, str], list[Example]]] = {
-    "toy": toy_examples,
-    "lab": _lab_examples,
-}
-
-
-def load_builtin(name: str, task: str, lang: str, split: str) -> list[Example]:
-    """The examples of builtin dataset ``name``; an unknown name lists the builtin datasets."""
-    if name not in BUILTIN_DATASETS:
-        raise DataError(f"unknown builtin dataset {name!r}; builtin datasets: {', '.join(sorted(BUILTIN_DATASETS))}")
-    return BUILTIN_DATASETS[name](task, lang, split)
+            rows.append({"id": f"toy-{split}-{i}", "text": article, "summary": lexicon["summary"].format(**words)})
+    return rows

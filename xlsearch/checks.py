@@ -1,0 +1,225 @@
+"""Checks of a spec against everything outside its schema: the registries of tasks, models,
+methods and languages, the data it names, and rules across fields (low <= high, the grid against
+the trial budget). ``parse_spec`` and ``load_spec`` are how the package reads a spec.
+
+Every failure is a :class:`~xlsearch.spec.SpecError`: one line naming the field, the bad value
+and what is allowed. Nothing here starts compute or writes a file.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from xlsearch.families import ModelFamily, get_family
+from xlsearch.languages import LANGUAGES, UnknownLanguageError
+from xlsearch.methods import METHODS
+from xlsearch.models import ModelError, resolve_model
+from xlsearch.sources import has_data, task_source
+from xlsearch.space import grid_size
+from xlsearch.spec import Range, SpecError, SweepSpec, read_spec_file, shape_spec
+from xlsearch.tasks import TASKS, DataError, get_task
+from xlsearch.tasks.builtin import BUILTIN_DATASETS
+
+
+def parse_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = None) -> SweepSpec:
+    """Parse and fully check a spec given as a dict. Raises :class:`SpecError`."""
+    spec = shape_spec(raw, base_dir=base_dir, source=source)
+    try:
+        check_spec(spec)
+    except SpecError as err:
+        raise SpecError(err.field, err.value, err.allowed, source) from None
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read, parse and check a spec file. Raises :class:`SpecError` (also for I/O problems)."""
+    raw = read_spec_file(path)
+    return parse_spec(raw, base_dir=Path(path).resolve().parent, source=str(path))
+
+
+def check_spec(spec: SweepSpec) -> None:
+    """Everything pydantic's per-field checks cannot see. Raises :class:`SpecError`."""
+    if spec.task not in TASKS:
+        raise SpecError("task", spec.task, f"input should be {_one_of(sorted(TASKS))}")
+    try:
+        family = get_family(resolve_model(spec.model).family)
+    except ModelError as err:
+        raise SpecError("model", spec.model, str(err)) from None
+
+    _check_languages(spec, family)
+    _check_lr(spec.search.lr)
+    method_langs = _check_methods(spec, family)
+    _check_intermediate_tuning(spec, family)
+    _check_data(spec, extra_train_languages=method_langs)
+    _check_grid_and_budget(spec)
+    if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
+        raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
+                        f"must be <= training.rounds ({spec.training.rounds})")
+
+
+def _one_of(names: list[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _check_language(field: str, code: Any, family: ModelFamily) -> None:
+    if not isinstance(code, str):
+        raise SpecError(field, code, "an ISO 639-1 language code")
+    try:
+        family.language_token(code)
+    except UnknownLanguageError as err:
+        raise SpecError(field, code, str(err).split("; ", 1)[1]) from None
+
+
+def _check_languages(spec: SweepSpec, family: ModelFamily) -> None:
+    if not spec.source_languages:
+        raise SpecError("source_languages", [], "at least one source language")
+    if not spec.target_languages:
+        raise SpecError("target_languages", [], "at least one target language")
+    for group in ("source_languages", "target_languages"):
+        for i, code in enumerate(getattr(spec, group)):
+            _check_language(f"{group}.{i}", code, family)
+    for code in spec.data:
+        if code not in LANGUAGES:
+            raise SpecError(f"data.{code}", code, f"unknown language; supported: {', '.join(sorted(LANGUAGES))}")
+
+
+def _check_lr(lr: Range | list[float]) -> None:
+    if isinstance(lr, Range):
+        for bound in ("low", "high"):
+            v = getattr(lr, bound)
+            if not (v > 0 and math.isfinite(v)):
+                raise SpecError(f"search.lr.{bound}", v, "a learning rate must be a finite number > 0")
+        if lr.low > lr.high:
+            raise SpecError("search.lr.low", lr.low, f"must be <= search.lr.high ({lr.high:g})")
+    else:
+        if not lr:
+            raise SpecError("search.lr", [], "a non-empty list of learning rates or {low, high, log}")
+        for i, v in enumerate(lr):
+            if not (v > 0 and math.isfinite(v)):
+                raise SpecError(f"search.lr.{i}", v, "a learning rate must be a finite number > 0")
+
+
+def _domain_values(field: str, domain: Any) -> list[Any] | Range:
+    """The values a method sub-parameter may take: a list of choices, or a numeric range."""
+    if isinstance(domain, Range):
+        if domain.low > domain.high:
+            raise SpecError(f"{field}.low", domain.low, f"must be <= {field}.high ({domain.high:g})")
+        if domain.log and domain.low <= 0:
+            raise SpecError(f"{field}.low", domain.low, "a log range needs low > 0")
+        return domain
+    if isinstance(domain, list):
+        if not domain:
+            raise SpecError(field, [], "a non-empty list of choices")
+        return domain
+    return [domain]
+
+
+def _check_methods(spec: SweepSpec, family: ModelFamily) -> set[str]:
+    """Check method names and sub-parameters; returns extra languages methods train on."""
+    if not spec.search.methods:
+        raise SpecError("search.methods", {}, f"at least one of: {', '.join(METHODS)}")
+    extra_langs: set[str] = set()
+    for name, params in spec.search.methods.items():
+        if name not in METHODS:
+            raise SpecError("search.methods", name, f"unknown method; known: {', '.join(METHODS)}")
+        method = METHODS[name]
+        for key, domain in params.items():
+            field = f"search.methods.{name}.{key}"
+            if key not in method.params:
+                known = ", ".join(method.params) or "none (this method has no parameters)"
+                raise SpecError(field, domain, f"unknown parameter of {name}; known: {known}")
+            param = method.params[key]
+            if param.kind == "languages":
+                # A list of codes is one setting; a list of lists is a choice between settings.
+                choices = domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
+                for choice in choices:
+                    if not param.is_valid(choice):
+                        raise SpecError(field, choice, param.allowed())
+                    for code in choice:
+                        _check_language(field, code, family)
+                        extra_langs.add(code)
+                continue
+            values = _domain_values(field, domain)
+            if isinstance(values, Range):
+                if param.kind == "int" and not (float(values.low).is_integer() and float(values.high).is_integer()):
+                    raise SpecError(field, domain.model_dump(), "an integer range")
+                values = [values.low, values.high]
+            for v in values:
+                if not param.is_valid(v):
+                    raise SpecError(field, v, param.allowed())
+    return extra_langs
+
+
+def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
+    options = spec.search.intermediate_tuning
+    if not options:
+        raise SpecError("search.intermediate_tuning", [], "a non-empty list of 'none' and/or LM settings")
+    labels = set()
+    for i, option in enumerate(options):
+        label = option if option == "none" else option.label
+        if label in labels:
+            raise SpecError(f"search.intermediate_tuning.{i}", label, "duplicate setting; give it a distinct name")
+        labels.add(label)
+        if option == "none":
+            continue
+        expected = family.lm_objective
+        if option.objective not in ("auto", expected):
+            raise SpecError(f"search.intermediate_tuning.{i}.objective", option.objective,
+                            f"the {family.name} family pretrains with '{expected}' (or 'auto')")
+        for j, code in enumerate(option.languages or []):
+            _check_language(f"search.intermediate_tuning.{i}.languages.{j}", code, family)
+
+
+def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
+    for lang, splits in spec.data.items():
+        for split, src in splits.items():
+            field = f"data.{lang}.{split}"
+            given = [k for k in ("path", "hub", "builtin") if getattr(src, k) is not None]
+            if len(given) != 1:
+                raise SpecError(field, src.model_dump(exclude_none=True), "exactly one of path, hub or builtin")
+            if src.path is not None and not spec.resolve_path(src.path).is_file():
+                raise SpecError(f"{field}.path", src.path,
+                                f"no such file (relative paths start at {spec.base_dir})")
+            if src.builtin is not None:
+                if src.builtin not in BUILTIN_DATASETS:
+                    raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")
+                try:  # generated in memory in a blink: a language or split it lacks is caught now
+                    get_task(spec.task).load(task_source(spec, lang, split), lang)
+                except DataError as err:
+                    raise SpecError(f"{field}.builtin", src.builtin, str(err)) from None
+            if src.hub is None and src.config:
+                raise SpecError(f"{field}.config", src.config, "config goes with hub only")
+            if src.path is not None and src.split:
+                raise SpecError(f"{field}.split", src.split, "split goes with hub or builtin only")
+    for lang in spec.source_languages + sorted(extra_train_languages):
+        for split in ("train", "dev") if lang in spec.source_languages else ("train",):
+            if not has_data(spec, lang, split):
+                raise SpecError(f"data.{lang}.{split}", None, _missing_data_hint(spec, lang, split))
+    for lang in spec.target_languages:
+        if not has_data(spec, lang, "dev"):
+            raise SpecError(f"data.{lang}.dev", None, _missing_data_hint(spec, lang, "dev"))
+    for name in spec.search.methods:
+        if not METHODS[name].trains_on_target_text:
+            continue
+        for lang in spec.target_languages:
+            if not any(has_data(spec, lang, s) for s in ("unlabeled", "train")):
+                raise SpecError(f"data.{lang}.unlabeled", None,
+                                f"{name} needs unlabeled target-language text: give data.<lang>.unlabeled or .train")
+
+
+def _missing_data_hint(spec: SweepSpec, lang: str, split: str) -> str:
+    return f"no {split} data for '{lang}' and the {spec.task} hub default has none; give a path, hub or builtin source"
+
+
+def _check_grid_and_budget(spec: SweepSpec) -> None:
+    if spec.search.algorithm != "grid":
+        return
+    size = grid_size(spec)
+    if size is None:
+        raise SpecError("search.algorithm", "grid",
+                        "a grid needs explicit lists of values (search.lr and method parameters), not ranges")
+    cap = spec.budget.max_trials
+    if cap is not None and size > cap:
+        raise SpecError("budget.max_trials", cap, f"the grid has {size} trials; raise the budget or shrink the grid")
