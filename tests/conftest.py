@@ -27,4 +27,5 @@ def pytest_terminal_summary(terminalreporter):
                if isinstance(r.longrepr, tuple) and str(SHARED_DATA) in r.longrepr[2]]
     if skipped:
         terminalreporter.write_line(f"shared data not found at {SHARED_DATA}: {len(skipped)} optional tests skipped "
-                                    "(XL-Sum is CC BY-NC-SA and not shipped; -rs lists them)")
+                                    "(XL-Sum is CC BY-NC-SA and not shipped, nor are the full XQuAD/SQuAD files; "
+                                    "-rs lists them)")

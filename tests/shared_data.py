@@ -15,11 +15,13 @@ import pytest
 ENV_VAR = "XLSEARCH_SHARED_DATA"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SHARED_DATA = Path(os.environ.get(ENV_VAR) or Path(__file__).resolve().parents[2] / "shared" / "data")
-XLSUM_NOT_SHIPPED = "the XL-Sum/XSum samples are CC BY-NC-SA 4.0 (XSum: BBC texts, no clear license) and not shipped"
+XLSUM_NOT_SHIPPED = ("XL-Sum is CC BY-NC-SA 4.0 and the XSum sample's BBC texts carry no clear license, "
+                     "so neither is shipped")
 
 
 def shared(subfolder: str, why: str) -> Path:
     """``SHARED_DATA / subfolder``; when it is missing, skip the calling test saying where it looked and why."""
+    __tracebackhide__ = True  # the skip is reported at the calling test's line, not here
     folder = SHARED_DATA / subfolder
     if not folder.is_dir():
         pytest.skip(f"optional: {folder} not found ({why}); put shared/data beside the checkout or set {ENV_VAR}")
