@@ -20,7 +20,7 @@ from xlsearch.metrics import (
     rouge_scores,
     wrong_language_rate,
 )
-from shared_data import SHARED_DATA as DATA
+from shared_data import TEST_DATA, XLSUM_NOT_SHIPPED, shared
 
 
 
@@ -166,8 +166,8 @@ def perturb(i, context, answers, all_answers):
 
 
 def test_english_qa_equals_official_squad_script_on_real_data():
-    examples = load_squad(DATA / "squad" / "squad_v1.1_en_val_sample.json")
-    assert len(examples) == 201
+    examples = load_squad(TEST_DATA / "squad" / "squad_v1.1_en_val_sample.json")
+    assert len(examples) == 81
     all_answers = [answers for _, _, answers in examples]
     predictions = [perturb(i, context, answers, all_answers) for i, (context, _, answers) in enumerate(examples)]
     ours = qa_scores(predictions, all_answers, "en")
@@ -208,7 +208,8 @@ def test_tokenizer_keeps_indic_words_and_splits_unspaced_scripts():
 
 
 def test_rouge_equals_rouge_score_on_real_xsum():
-    rows = [json.loads(line) for line in (DATA / "xlsum" / "en_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    path = shared("xlsum", XLSUM_NOT_SHIPPED) / "en_test.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     pairs = [(first_sentence(r["text"]), r["summary"]) for r in rows]
     pairs = [(p, s) for p, s in pairs if is_plain_ascii(p) and is_plain_ascii(s)]
     assert len(pairs) >= 290  # of 300: the comparison covers nearly all of them
@@ -348,27 +349,28 @@ def test_qa_mask_drops_digits_and_unidentified_short_answers(identifier):
 
 
 def test_qa_mask_keep_rate_on_real_xquad_german(identifier):
-    examples = load_squad(DATA / "xquad" / "xquad.de.json")
+    examples = load_squad(TEST_DATA / "xquad" / "xquad.de.json")
     references = [answers for _, _, answers in examples]
     mask = qa_language_mask(references, "de", identifier=identifier)
-    assert len(mask) == 1190
-    # Measured: 544 of 1190 (45.7%) kept; names, numbers and one-word answers go.
+    assert len(mask) == 59
+    # Measured: 25 of the slice's 59 (42.4%) kept, 544 of the full file's 1190 (45.7%);
+    # names, numbers and one-word answers go.
     assert 0.40 < sum(mask) / len(mask) < 0.52
     assert not any(any(ch.isdigit() for ch in refs[0]) for refs, keep in zip(references, mask) if keep)
 
 
 def test_qa_wrong_language_rates_on_real_xquad(identifier):
-    german = load_squad(DATA / "xquad" / "xquad.de.json")
-    english = {qid: answers for _, qid, answers in load_squad(DATA / "xquad" / "xquad.en.json")}
+    german = load_squad(TEST_DATA / "xquad" / "xquad.de.json")
+    english = {qid: answers for _, qid, answers in load_squad(TEST_DATA / "xquad" / "xquad.en.json")}
     references = [answers for _, _, answers in german]
     # German gold answers as predictions: none is in the wrong language.
     own = qa_wrong_language_rates([a[0] for a in references], references, "de", identifier=identifier)
     assert own["wrong_language_rate"] == 0.0
-    assert own["n_kept"] == own["n"] == 544
+    assert own["n_kept"] == own["n"] == 25
     # English gold answers for the same questions: a model that answers in English.
     english_predictions = [english[qid][0] for _, qid, _ in german]
     rates = qa_wrong_language_rates(english_predictions, references, "de", identifier=identifier)
-    assert rates["n_kept"] == 544
+    assert rates["n_kept"] == 25
     assert rates["wrong_language_rate"] > 0.5
     assert rates["language_counts"].get("en", 0) > rates["language_counts"].get("de", 0)
 

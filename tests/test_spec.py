@@ -14,7 +14,7 @@ from xlsearch.cli import main
 from xlsearch.checks import load_spec, parse_spec
 from xlsearch.space import planned_trials
 from xlsearch.spec import SpecError
-from shared_data import SHARED_DATA as SHARED
+from shared_data import TEST_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = sorted((REPO / "search_spaces").glob("*.yaml"))
@@ -25,10 +25,10 @@ GOOD = {
     "model": "tiny-mt5",
     "target_languages": ["de", "zh"],
     "data": {
-        "en": {"train": {"path": str(SHARED / "squad/squad_v1.1_en_train_sample.json")},
-               "dev": {"path": str(SHARED / "squad/squad_v1.1_en_val_sample.json")}},
-        "de": {"dev": {"path": str(SHARED / "xquad/xquad.de.json")}},
-        "zh": {"dev": {"path": str(SHARED / "xquad/xquad.zh.json")}},
+        "en": {"train": {"path": str(TEST_DATA / "squad/squad_v1.1_en_train_sample.json")},
+               "dev": {"path": str(TEST_DATA / "squad/squad_v1.1_en_val_sample.json")}},
+        "de": {"dev": {"path": str(TEST_DATA / "xquad/xquad.de.json")}},
+        "zh": {"dev": {"path": str(TEST_DATA / "xquad/xquad.zh.json")}},
     },
     "search": {"algorithm": "grid", "lr": [1e-4, 3e-4],
                "methods": {"full": {}, "adapters": {"rank": [4, 8]}}},
@@ -123,7 +123,7 @@ def test_language_without_model_token_is_refused():
 def test_relative_paths_resolve_from_the_spec_folder(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    (data / "dev.json").write_text((SHARED / "xquad/xquad.de.json").read_text())
+    (data / "dev.json").write_text((TEST_DATA / "xquad/xquad.de.json").read_text())
     raw = with_change("data.de.dev", {"path": "data/dev.json"})
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
     assert load_spec(tmp_path / "s.yaml").resolve_path("data/dev.json") == data / "dev.json"

@@ -1,4 +1,5 @@
-"""Tasks load the shared real data and the builtin toy data into Examples, and fail clearly."""
+"""Tasks load real data (the shipped slices, the optional XL-Sum samples) and the builtin toy data
+into Examples, and fail clearly."""
 from __future__ import annotations
 
 import json
@@ -9,11 +10,10 @@ import pytest
 from xlsearch.languages import UnknownLanguageError
 from xlsearch.tasks import TASKS, DataError, DataSource, Example, get_task
 from xlsearch.tasks.builtin.toy import TOY_LANGUAGES, TOY_LEXICON, TOY_SIZE, TOY_SPLITS
-from shared_data import SHARED_DATA as DATA
+from shared_data import TEST_DATA, XLSUM_NOT_SHIPPED, shared
 
-XQUAD = DATA / "xquad"
-SQUAD_TRAIN = DATA / "squad" / "squad_v1.1_en_train_sample.json"
-XLSUM = DATA / "xlsum"
+XQUAD = TEST_DATA / "xquad"
+SQUAD_TRAIN = TEST_DATA / "squad" / "squad_v1.1_en_train_sample.json"
 
 qa = get_task("xquad")
 xlsum = get_task("xlsum")
@@ -47,7 +47,7 @@ def test_xquad_file_gives_one_example_per_question(lang):
     path = XQUAD / f"xquad.{lang}.json"
     qas = squad_qas(path)
     examples = qa.load(DataSource(path=str(path)), lang)
-    assert len(examples) == len(qas) == 1190
+    assert len(examples) == len(qas) == 59
     context, first = qas[0]
     ex = examples[0]
     assert ex.id == first["id"] and ex.lang == lang
@@ -62,7 +62,7 @@ def test_xquad_file_gives_one_example_per_question(lang):
 
 
 def test_duplicate_answers_are_kept_once_in_order(tmp_path):
-    # The shared XQuAD/SQuAD files have one answer per question; SQuAD dev-style files have several.
+    # The XQuAD/SQuAD files here have one answer per question; SQuAD dev-style files have several.
     answers = [{"text": t, "answer_start": 0} for t in ["Wien", "in Wien", "Wien"]]
     doc = {"data": [{"title": "T", "paragraphs": [
         {"context": "Saru wohnt in Wien.", "qas": [{"id": "q1", "question": "Wo wohnt Saru?", "answers": answers}]},
@@ -83,7 +83,7 @@ def test_subsample_is_seeded_and_nested():
     # A larger sample with the same seed contains the smaller one.
     assert {ex.id for ex in a} <= {ex.id for ex in qa.load(source, "en", limit=200, seed=0)}
     everything = qa.load(source, "en")
-    assert len(everything) == len(squad_qas(SQUAD_TRAIN)) == 1800
+    assert len(everything) == len(squad_qas(SQUAD_TRAIN)) == 245
     assert qa.load(source, "en", limit=10_000, seed=3) == everything
     # The subsample keeps file order.
     position = {ex.id: i for i, ex in enumerate(everything)}
@@ -101,7 +101,7 @@ def test_unlabeled_text_drops_markers_and_answer():
 
 @pytest.mark.parametrize("lang,count", [("id", 100), ("ta", 100), ("tl", 100), ("en", 300)])
 def test_xlsum_jsonl_maps_text_and_summary(lang, count):
-    path = XLSUM / f"{lang}_test.jsonl"
+    path = shared("xlsum", XLSUM_NOT_SHIPPED) / f"{lang}_test.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     examples = xlsum.load(DataSource(path=str(path)), lang)
     assert len(examples) == len(rows) == count
