@@ -1,0 +1,123 @@
+"""The package's import graph has no cycles: not between modules, and not between rooms (a
+top-level module, a subpackage of xlsearch, or the analysis package), counting imports inside
+functions too. A cycle means two places each need the other, which is where a newcomer's change
+goes wrong."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("xlsearch", "analysis")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in sorted((REPO / pkg).rglob("*.py"))}
+
+
+def _resolve(name: str, known: set[str]) -> str | None:
+    """The longest known module that ``name`` (a.b.c, possibly a.b.c.attr) is or lies in."""
+    while name:
+        if name in known:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (anywhere in its body, functions included)."""
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                # `from pkg import mod` imports the module pkg.mod when there is one.
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+            for target in targets:
+                found = _resolve(target, known)
+                if found and found != module:
+                    graph[module].add(found)
+    return graph
+
+
+def room_of(module: str) -> str:
+    """``xlsearch.tasks.qa`` -> ``xlsearch.tasks``; ``xlsearch.spec`` -> itself; ``analysis.*`` -> analysis."""
+    parts = module.split(".")
+    if parts[0] != "xlsearch":
+        return parts[0]
+    if len(parts) >= 2 and (REPO / "xlsearch" / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return module
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a list of nodes (first == last), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def room_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    rooms: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        edges = rooms.setdefault(room_of(module), set())
+        edges.update(room_of(t) for t in targets if room_of(t) != room_of(module))
+    return rooms
+
+
+def test_no_cycle_between_modules():
+    assert find_cycle(import_graph()) is None
+
+
+def test_no_cycle_between_rooms():
+    assert find_cycle(room_graph(import_graph())) is None
+
+
+def test_the_spec_schema_imports_nothing_of_xlsearch():
+    assert import_graph()["xlsearch.spec"] == set()
+
+
+def test_only_the_cli_imports_analysis():
+    # analysis reads what xlsearch writes; only the command line at the top calls into it.
+    graph = import_graph()
+    users = {m for m, targets in graph.items() if m.startswith("xlsearch") and any(t.startswith("analysis") for t in targets)}
+    assert users <= {"xlsearch.cli"}
+
+
+def test_the_check_finds_a_cycle_through_a_function_local_import(tmp_path):
+    # The walker must see imports inside functions, as in the cycles it exists to catch.
+    source = "def f():\n    from xlsearch.lab import pretrain\n"
+    found = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)]
+    assert found and found[0].module == "xlsearch.lab"
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
