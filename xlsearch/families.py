@@ -12,9 +12,11 @@ Everything that differs between mT5, mBART-50 and NLLB-200 is a field of its
 - the architecture hyperparameters of a tiny test model and of the published checkpoint.
 
 A new family is one record in :data:`FAMILIES`; nothing else in the package branches on a
-family's name. Sources: mBART-50 codes from the facebook/mbart-large-50 tokenizer's language
-list; NLLB codes from the FLORES-200 list in the NLLB-200 model card; sizes from the published
-checkpoints' config.json (google/mt5-base, facebook/mbart-large-50,
+family's name. Sources: mBART-50's 52 and NLLB-200's 202 language tokens are the lists in
+transformers' own tokenizers (``FAIRSEQ_LANGUAGE_CODES`` of ``tokenization_mbart50`` and
+``tokenization_nllb``; a test holds the tables to them), keyed by the codes of
+:mod:`xlsearch.languages`; mT5's languages from the google/mt5-base model card; sizes from the
+published checkpoints' config.json (google/mt5-base, facebook/mbart-large-50,
 facebook/nllb-200-distilled-600M).
 """
 from __future__ import annotations
@@ -42,6 +44,8 @@ class ModelFamily:
     model_class: str
     tiny_sizes: Mapping[str, Any]  # a test-sized model: trains in milliseconds on a CPU
     published_sizes: Mapping[str, Any]  # the real checkpoint's sizes (random-weight benchmarks)
+    # Codes of the languages the published checkpoints were pretrained on.
+    pretrained_languages: frozenset[str] = frozenset()
     # ISO code -> the family's language token; None for a family without language tokens.
     language_tokens: Mapping[str, str] | None = field(default=None)
 
@@ -64,6 +68,9 @@ class ModelFamily:
         return token
 
     def supports(self, code: str) -> bool:
+        """Whether the family can be asked to write ``code``: any language of the table for a
+        family without language tokens (mT5 finetunes on languages beyond its 101, as XL-Sum did
+        for Oromo or Pidgin), else a language it has a token for."""
         return self.language_tokens is None or code in self.language_tokens
 
     def new_model(self, sizes: Mapping[str, Any], tokenizer):
@@ -90,25 +97,68 @@ _BART_LARGE = dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_a
                    max_position_embeddings=1024, scale_embedding=True)
 
 MBART50_TOKENS = {
-    "ar": "ar_AR", "az": "az_AZ", "bn": "bn_IN", "de": "de_DE", "en": "en_XX", "es": "es_XX",
-    "fa": "fa_IR", "fr": "fr_XX", "gu": "gu_IN", "hi": "hi_IN", "id": "id_ID", "ja": "ja_XX",
-    "ko": "ko_KR", "mr": "mr_IN", "my": "my_MM", "ne": "ne_NP", "ps": "ps_AF", "pt": "pt_XX",
-    "ro": "ro_RO", "ru": "ru_RU", "si": "si_LK", "sw": "sw_KE", "ta": "ta_IN", "te": "te_IN",
-    "th": "th_TH", "tl": "tl_XX", "tr": "tr_TR", "uk": "uk_UA", "ur": "ur_PK", "vi": "vi_VN",
-    "zh": "zh_CN",
+    "af": "af_ZA", "ar": "ar_AR", "az": "az_AZ", "bn": "bn_IN", "cs": "cs_CZ", "de": "de_DE",
+    "en": "en_XX", "es": "es_XX", "et": "et_EE", "fa": "fa_IR", "fi": "fi_FI", "fr": "fr_XX",
+    "gl": "gl_ES", "gu": "gu_IN", "he": "he_IL", "hi": "hi_IN", "hr": "hr_HR", "id": "id_ID",
+    "it": "it_IT", "ja": "ja_XX", "ka": "ka_GE", "kk": "kk_KZ", "km": "km_KH", "ko": "ko_KR",
+    "lt": "lt_LT", "lv": "lv_LV", "mk": "mk_MK", "ml": "ml_IN", "mn": "mn_MN", "mr": "mr_IN",
+    "my": "my_MM", "ne": "ne_NP", "nl": "nl_XX", "pl": "pl_PL", "ps": "ps_AF", "pt": "pt_XX",
+    "ro": "ro_RO", "ru": "ru_RU", "si": "si_LK", "sl": "sl_SI", "sv": "sv_SE", "sw": "sw_KE",
+    "ta": "ta_IN", "te": "te_IN", "th": "th_TH", "tl": "tl_XX", "tr": "tr_TR", "uk": "uk_UA",
+    "ur": "ur_PK", "vi": "vi_VN", "xh": "xh_ZA", "zh": "zh_CN",
 }
 
+# mT5's pretraining languages (mC4's 101, from the google/mt5-base model card; Filipino is
+# ``tl`` and Hebrew ``he`` here).
+MT5_LANGUAGES = frozenset("""
+    af am ar az be bg bn ca ceb co cs cy da de el en eo es et eu fa fi fr fy ga gd gl gu ha haw he
+    hi hmn ht hu hy id ig is it ja jv ka kk km kn ko ku ky la lb lo lt lv mg mi mk ml mn mr ms mt my
+    ne nl no ny pa pl ps pt ro ru sd si sk sl sm sn so sq sr st su sv sw ta te tg th tl tr uk ur uz
+    vi xh yi yo zh zu
+""".split())
+
 NLLB200_TOKENS = {
-    "am": "amh_Ethi", "ar": "arb_Arab", "az": "azj_Latn", "bn": "ben_Beng", "cy": "cym_Latn",
-    "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn", "fa": "pes_Arab",
-    "fr": "fra_Latn", "gd": "gla_Latn", "gu": "guj_Gujr", "ha": "hau_Latn", "hi": "hin_Deva",
-    "id": "ind_Latn", "ig": "ibo_Latn", "ja": "jpn_Jpan", "ko": "kor_Hang", "ky": "kir_Cyrl",
-    "mr": "mar_Deva", "my": "mya_Mymr", "ne": "npi_Deva", "om": "gaz_Latn", "pa": "pan_Guru",
-    "ps": "pbt_Arab", "pt": "por_Latn", "rn": "run_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl",
-    "si": "sin_Sinh", "so": "som_Latn", "sr": "srp_Cyrl", "sw": "swh_Latn", "ta": "tam_Taml",
-    "te": "tel_Telu", "th": "tha_Thai", "ti": "tir_Ethi", "tl": "tgl_Latn", "tr": "tur_Latn",
-    "uk": "ukr_Cyrl", "ur": "urd_Arab", "uz": "uzn_Latn", "vi": "vie_Latn", "yo": "yor_Latn",
-    "zh": "zho_Hans",
+    "ace": "ace_Latn", "ace-Arab": "ace_Arab", "acm": "acm_Arab", "acq": "acq_Arab", "aeb": "aeb_Arab",
+    "af": "afr_Latn", "ajp": "ajp_Arab", "ak": "aka_Latn", "am": "amh_Ethi", "apc": "apc_Arab",
+    "ar": "arb_Arab", "ars": "ars_Arab", "ary": "ary_Arab", "arz": "arz_Arab", "as": "asm_Beng",
+    "ast": "ast_Latn", "awa": "awa_Deva", "ay": "ayr_Latn", "az": "azj_Latn", "azb": "azb_Arab",
+    "ba": "bak_Cyrl", "ban": "ban_Latn", "be": "bel_Cyrl", "bem": "bem_Latn", "bg": "bul_Cyrl",
+    "bho": "bho_Deva", "bjn": "bjn_Latn", "bjn-Arab": "bjn_Arab", "bm": "bam_Latn", "bn": "ben_Beng",
+    "bo": "bod_Tibt", "bs": "bos_Latn", "bug": "bug_Latn", "ca": "cat_Latn", "ceb": "ceb_Latn",
+    "cjk": "cjk_Latn", "ckb": "ckb_Arab", "crh": "crh_Latn", "cs": "ces_Latn", "cy": "cym_Latn",
+    "da": "dan_Latn", "de": "deu_Latn", "dik": "dik_Latn", "dyu": "dyu_Latn", "dz": "dzo_Tibt",
+    "ee": "ewe_Latn", "el": "ell_Grek", "en": "eng_Latn", "eo": "epo_Latn", "es": "spa_Latn",
+    "et": "est_Latn", "eu": "eus_Latn", "fa": "pes_Arab", "ff": "fuv_Latn", "fi": "fin_Latn",
+    "fj": "fij_Latn", "fo": "fao_Latn", "fon": "fon_Latn", "fr": "fra_Latn", "fur": "fur_Latn",
+    "ga": "gle_Latn", "gd": "gla_Latn", "gl": "glg_Latn", "gn": "grn_Latn", "gu": "guj_Gujr",
+    "ha": "hau_Latn", "he": "heb_Hebr", "hi": "hin_Deva", "hne": "hne_Deva", "hr": "hrv_Latn",
+    "ht": "hat_Latn", "hu": "hun_Latn", "hy": "hye_Armn", "id": "ind_Latn", "ig": "ibo_Latn",
+    "ilo": "ilo_Latn", "is": "isl_Latn", "it": "ita_Latn", "ja": "jpn_Jpan", "jv": "jav_Latn",
+    "ka": "kat_Geor", "kab": "kab_Latn", "kac": "kac_Latn", "kam": "kam_Latn", "kbp": "kbp_Latn",
+    "kea": "kea_Latn", "kg": "kon_Latn", "ki": "kik_Latn", "kk": "kaz_Cyrl", "km": "khm_Khmr",
+    "kmb": "kmb_Latn", "kn": "kan_Knda", "ko": "kor_Hang", "kr": "knc_Latn", "kr-Arab": "knc_Arab",
+    "ks": "kas_Arab", "ks-Deva": "kas_Deva", "ku": "kmr_Latn", "ky": "kir_Cyrl", "lb": "ltz_Latn",
+    "lg": "lug_Latn", "li": "lim_Latn", "lij": "lij_Latn", "lmo": "lmo_Latn", "ln": "lin_Latn",
+    "lo": "lao_Laoo", "lt": "lit_Latn", "ltg": "ltg_Latn", "lua": "lua_Latn", "luo": "luo_Latn",
+    "lus": "lus_Latn", "lv": "lvs_Latn", "mag": "mag_Deva", "mai": "mai_Deva", "mg": "plt_Latn",
+    "mi": "mri_Latn", "min": "min_Latn", "mk": "mkd_Cyrl", "ml": "mal_Mlym", "mn": "khk_Cyrl",
+    "mni": "mni_Beng", "mos": "mos_Latn", "mr": "mar_Deva", "ms": "zsm_Latn", "mt": "mlt_Latn",
+    "my": "mya_Mymr", "nb": "nob_Latn", "ne": "npi_Deva", "nl": "nld_Latn", "nn": "nno_Latn",
+    "nso": "nso_Latn", "nus": "nus_Latn", "ny": "nya_Latn", "oc": "oci_Latn", "om": "gaz_Latn",
+    "or": "ory_Orya", "pa": "pan_Guru", "pag": "pag_Latn", "pap": "pap_Latn", "pl": "pol_Latn",
+    "prs": "prs_Arab", "ps": "pbt_Arab", "pt": "por_Latn", "qu": "quy_Latn", "rn": "run_Latn",
+    "ro": "ron_Latn", "ru": "rus_Cyrl", "rw": "kin_Latn", "sa": "san_Deva", "sat": "sat_Beng",
+    "sc": "srd_Latn", "scn": "scn_Latn", "sd": "snd_Arab", "sg": "sag_Latn", "shn": "shn_Mymr",
+    "si": "sin_Sinh", "sk": "slk_Latn", "sl": "slv_Latn", "sm": "smo_Latn", "sn": "sna_Latn",
+    "so": "som_Latn", "sq": "als_Latn", "sr": "srp_Cyrl", "ss": "ssw_Latn", "st": "sot_Latn",
+    "su": "sun_Latn", "sv": "swe_Latn", "sw": "swh_Latn", "szl": "szl_Latn", "ta": "tam_Taml",
+    "taq": "taq_Latn", "taq-Tfng": "taq_Tfng", "te": "tel_Telu", "tg": "tgk_Cyrl", "th": "tha_Thai",
+    "ti": "tir_Ethi", "tk": "tuk_Latn", "tl": "tgl_Latn", "tn": "tsn_Latn", "tpi": "tpi_Latn",
+    "tr": "tur_Latn", "ts": "tso_Latn", "tt": "tat_Cyrl", "tum": "tum_Latn", "tw": "twi_Latn",
+    "tzm": "tzm_Tfng", "ug": "uig_Arab", "uk": "ukr_Cyrl", "umb": "umb_Latn", "ur": "urd_Arab",
+    "uz": "uzn_Latn", "vec": "vec_Latn", "vi": "vie_Latn", "war": "war_Latn", "wo": "wol_Latn",
+    "xh": "xho_Latn", "yi": "ydd_Hebr", "yo": "yor_Latn", "yue": "yue_Hant", "zh": "zho_Hans",
+    "zh-Hant": "zho_Hant", "zu": "zul_Latn",
 }
 
 FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
@@ -121,6 +171,7 @@ FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
                                          num_heads=4)),
         published_sizes=MappingProxyType(dict(d_model=768, d_kv=64, d_ff=2048, num_layers=12,
                                               num_decoder_layers=12, num_heads=12, vocab_size=250112)),
+        pretrained_languages=MT5_LANGUAGES,
     ),
     ModelFamily(
         name="mbart", description="mBART-50 (language tokens such as de_DE)",
@@ -129,16 +180,19 @@ FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
         config_class="MBartConfig", model_class="MBartForConditionalGeneration",
         tiny_sizes=MappingProxyType(_BART_TINY),
         published_sizes=MappingProxyType({**_BART_LARGE, "vocab_size": 250054}),
-        language_tokens=MappingProxyType(MBART50_TOKENS),
+        pretrained_languages=frozenset(MBART50_TOKENS), language_tokens=MappingProxyType(MBART50_TOKENS),
     ),
     ModelFamily(
         name="nllb", description="NLLB-200 (an M2M100 architecture; FLORES-200 language tokens)",
         model_types=("m2m_100",), hub_id_words=("nllb", "m2m"),
         lm_objective="denoising", lora_targets=("q_proj", "v_proj"),
         config_class="M2M100Config", model_class="M2M100ForConditionalGeneration",
-        tiny_sizes=MappingProxyType(_BART_TINY),
-        published_sizes=MappingProxyType({**_BART_LARGE, "vocab_size": 256206}),
-        language_tokens=MappingProxyType(NLLB200_TOKENS),
+        # NLLB-200's checkpoints turn M2M100's layer drop off (its config.json: 0); left at the
+        # class default (0.05), a 2-layer test model skips whole layers at random.
+        tiny_sizes=MappingProxyType({**_BART_TINY, "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0}),
+        published_sizes=MappingProxyType({**_BART_LARGE, "vocab_size": 256206, "encoder_layerdrop": 0.0,
+                                          "decoder_layerdrop": 0.0}),
+        pretrained_languages=frozenset(NLLB200_TOKENS), language_tokens=MappingProxyType(NLLB200_TOKENS),
     ),
 )}
 
