@@ -148,13 +148,14 @@ class SweepTracker:
 
     # -- trials --
 
-    def start_trial(self, trial_id: str, params: dict[str, Any], label: str | None = None) -> str:
+    def start_trial(self, trial_id: str, params: dict[str, Any]) -> str:
         """Open (or, after a driver restart, find again) the child run of one trial and log its
-        flat config as params. Returns the run id. ``label`` is appended to the run name."""
+        flat config as params. Returns the run id. The run is named ``trial-<id>``, followed by
+        the config's method and lr where it has them (``trial-t1 lora lr=0.0003``)."""
         parent = self._require_sweep()
         run_id = self._find_trial(trial_id)
         if run_id is None:
-            label = _default_label(params) if label is None else label
+            label = _default_label(params)
             run_name = f"trial-{trial_id}" + (f" {label}" if label else "")
             run_id = self.client.create_run(
                 self.experiment_id, run_name=run_name,
