@@ -172,7 +172,8 @@ def test_sweep_completes_and_asha_stops_some_trials_early(finished_sweep):
 
 @pytest.mark.slow
 def test_mlflow_holds_one_parent_and_one_child_per_trial_seen_through_a_server(finished_sweep):
-    from xlsearch.tracking import default_tracking_uri, serve
+    from mlflow_server import serve
+    from xlsearch.tracking import default_tracking_uri
 
     _, sweep_dir, summary = finished_sweep
     with serve(default_tracking_uri(sweep_dir)) as url:

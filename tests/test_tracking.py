@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from mlflow_server import serve
 from xlsearch.tracking import (
     SweepTracker,
     default_artifact_root,
     default_tracking_uri,
     is_secret_name,
     scrub,
-    serve,
     ui_command,
 )
 

@@ -1,15 +1,12 @@
-"""MLflow tracking: one parent run per sweep, one nested child run per trial.
+"""MLflow runs: one parent run per sweep, one nested child run per trial.
 
 The caller is a Ray Tune callback in a long-lived driver that logs many trials interleaved, so
 every call names its run explicitly (``MlflowClient``, never ``mlflow.start_run``'s global active
 run). Starting a sweep or a trial is idempotent: a restarted driver finds the runs it made
 before by their tags and continues them instead of making new ones.
 
-Secrets never reach MLflow: everything logged as a param or tag passes :func:`scrub`.
-
-MLflow 3.17 refuses a ``file:`` store, so the default store is SQLite inside the sweep
-directory, with the experiment's artifact location set explicitly (otherwise artifacts land in
-``./mlruns`` of whatever directory the driver runs in).
+Secrets never reach MLflow: everything logged as a param or tag passes
+:func:`~xlsearch.tracking.secrets.scrub`, and the spec text passes ``redact``.
 """
 from __future__ import annotations
 
@@ -17,17 +14,7 @@ import json
 import logging
 import math
 import numbers
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -42,79 +29,15 @@ from mlflow.utils.validation import (
     MAX_TAG_VAL_LENGTH,
 )
 
+from xlsearch.tracking.secrets import redact, scrub
+from xlsearch.tracking.store import default_artifact_root, is_remote, sqlite_path
+
 logger = logging.getLogger(__name__)
 
 TAG_SWEEP = "xlsearch.sweep"
 TAG_ROLE = "xlsearch.role"
 TAG_TRIAL_ID = "xlsearch.trial_id"
 END_STATUSES = ("FINISHED", "FAILED", "KILLED")
-
-# Names of secrets: a param/tag key or an environment variable name. "secret", "password",
-# "credential" and "api_key" may sit anywhere in the name; "token" and "auth" only as whole words,
-# and not as "<..>_token_id" or "<..>_token_path": otherwise tokenizer settings
-# (prompt_tuning.num_virtual_tokens, pad_token_id, max_new_tokens) and "author" would vanish.
-_SECRET_ANYWHERE = re.compile(r"secret|passw(or)?d|credential|api_?key", re.IGNORECASE)
-_SECRET_WORDS = {"token", "auth", "authorization", "apikey"}
-_NOT_SECRET_TAILS = {"id", "ids", "path", "file", "type", "mode"}
-# Environment values shorter than this are flags ("1", "true", RAY_AUTH_MODE=token), not
-# credentials; treating them as secrets would drop every param that happens to equal "1".
-_MIN_SECRET_LENGTH = 8
-
-
-# --- where things are stored ---------------------------------------------------------------
-
-def default_tracking_uri(sweep_dir: Path) -> str:
-    """The SQLite store of one sweep: ``sqlite:///<abs sweep_dir>/mlflow.db``."""
-    return f"sqlite:///{Path(sweep_dir).expanduser().resolve() / 'mlflow.db'}"
-
-
-def default_artifact_root(sweep_dir: Path) -> str:
-    """Where a sweep's artifacts go with a SQLite store: ``<sweep_dir>/mlartifacts`` as a file URI."""
-    return (Path(sweep_dir).expanduser().resolve() / "mlartifacts").as_uri()
-
-
-def _sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI (relative paths are relative to the cwd)."""
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix):
-        return None
-    return Path(tracking_uri[len(prefix):].split("?", 1)[0]).resolve()
-
-
-def _is_remote(tracking_uri: str) -> bool:
-    return tracking_uri.startswith(("http://", "https://"))
-
-
-# --- secrets ------------------------------------------------------------------------------
-
-def is_secret_name(name: str) -> bool:
-    """Whether a param key or environment variable name names a secret (``hub_token``,
-    ``HF_TOKEN``, ``WANDB_API_KEY``, ``MLFLOW_TRACKING_PASSWORD``, ``authToken``), as opposed to a
-    tokenizer setting (``num_virtual_tokens``, ``pad_token_id``)."""
-    if _SECRET_ANYWHERE.search(name):
-        return True
-    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower())
-    return bool(_SECRET_WORDS & set(words)) and words[-1] not in _NOT_SECRET_TAILS
-
-
-def _secret_env_values() -> list[str]:
-    return [v for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH]
-
-
-def scrub(params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` without secrets: drops keys that name a secret (see :func:`is_secret_name`)
-    and values that contain the value of a secret environment variable (HF_TOKEN, WANDB_API_KEY,
-    MLFLOW_TRACKING_PASSWORD, ...), so a token passed inside a config value is dropped too."""
-    secrets = _secret_env_values()
-    return {k: v for k, v in params.items()
-            if not is_secret_name(str(k)) and not any(s in str(v) for s in secrets)}
-
-
-def _redact(text: str) -> str:
-    """``text`` with the values of secret environment variables replaced by ``REDACTED`` (still valid YAML)."""
-    for secret in _secret_env_values():
-        text = text.replace(secret, "REDACTED")
-    return text
 
 
 def _param_value(value: Any) -> str:
@@ -168,14 +91,14 @@ class SweepTracker:
         self._trial_runs: dict[str, str] = {}
 
     def _experiment_id(self, name: str, sweep_dir: Path) -> str:
-        db = _sqlite_path(self.tracking_uri)
+        db = sqlite_path(self.tracking_uri)
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
         exp = self.client.get_experiment_by_name(name)
         if exp is None:
             # A server decides where artifacts go (it may proxy them); a local store must be
             # told, or they land in ./mlruns of the current directory.
-            location = None if _is_remote(self.tracking_uri) else default_artifact_root(sweep_dir)
+            location = None if is_remote(self.tracking_uri) else default_artifact_root(sweep_dir)
             return self.client.create_experiment(name, artifact_location=location)
         if exp.lifecycle_stage == "deleted":
             raise ValueError(
@@ -211,7 +134,7 @@ class SweepTracker:
                            name, key, old, new, old)
         text = (Path(spec_path).read_text(encoding="utf-8") if spec_path is not None
                 else yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True))
-        self.client.log_text(run_id, _redact(text), "spec.yaml")
+        self.client.log_text(run_id, redact(text), "spec.yaml")
         return run_id
 
     def end_sweep(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
@@ -225,13 +148,14 @@ class SweepTracker:
 
     # -- trials --
 
-    def start_trial(self, trial_id: str, params: dict[str, Any], label: str | None = None) -> str:
+    def start_trial(self, trial_id: str, params: dict[str, Any]) -> str:
         """Open (or, after a driver restart, find again) the child run of one trial and log its
-        flat config as params. Returns the run id. ``label`` is appended to the run name."""
+        flat config as params. Returns the run id. The run is named ``trial-<id>``, followed by
+        the config's method and lr where it has them (``trial-t1 lora lr=0.0003``)."""
         parent = self._require_sweep()
         run_id = self._find_trial(trial_id)
         if run_id is None:
-            label = _default_label(params) if label is None else label
+            label = _default_label(params)
             run_name = f"trial-{trial_id}" + (f" {label}" if label else "")
             run_id = self.client.create_run(
                 self.experiment_id, run_name=run_name,
@@ -352,87 +276,3 @@ def _default_label(params: dict[str, Any]) -> str:
     if isinstance(params.get("lr"), numbers.Real):
         parts.append(f"lr={params['lr']:.2g}")
     return " ".join(parts)
-
-
-# --- the UI / server ----------------------------------------------------------------------
-
-def ui_command(tracking_uri: str, host: str = "127.0.0.1", port: int = 5000) -> tuple[list[str], dict[str, str]]:
-    """``(argv, env)`` that start the MLflow UI on ``tracking_uri``; ``env`` holds the variables
-    to add to the current environment. One worker and no job runner: the default starts 4
-    workers and a job runner of 7 processes (~2 GB), too much beside a sweep on a small machine."""
-    argv = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
-            "--host", host, "--port", str(port), "--workers", "1"]
-    db = _sqlite_path(tracking_uri)
-    if db is not None:
-        # Experiments made by the tracker carry their own artifact location; these only matter
-        # for experiments created through the UI, and keep ./mlartifacts out of the cwd.
-        root = default_artifact_root(db.parent)
-        argv += ["--default-artifact-root", root, "--artifacts-destination", root]
-    return argv, {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(tracking_uri: str, port: int | None = None, host: str = "127.0.0.1",
-          timeout_s: float = 90.0) -> Iterator[str]:
-    """Run an MLflow server on ``tracking_uri`` for the duration of the block; yields its base
-    URL (``http://127.0.0.1:<port>``) once ``/health`` answers. The server and its workers run
-    in their own process group, which is terminated on exit."""
-    port = port or _free_port(host)
-    argv, env = ui_command(tracking_uri, host=host, port=port)
-    url = f"http://{host}:{port}"
-    with tempfile.TemporaryFile("w+b") as log:
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            _wait_healthy(url, proc, log, timeout_s)
-            yield url
-        finally:
-            _stop(proc)
-
-
-def _log_tail(log, chars: int = 3000) -> str:
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")[-chars:]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with code {proc.returncode} before "
-                               f"answering at {url}; its output ends:\n{_log_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"mlflow server did not answer at {url}/health within "
-                               f"{timeout_s:.0f} s; its output ends:\n{_log_tail(log)}")
-        time.sleep(0.25)
-
-
-def _stop(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """Terminate the server's process group (uvicorn workers included), then kill it if needed."""
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(wait_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # Workers may outlive the leader briefly; make sure none of the group is left.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
