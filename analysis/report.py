@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
 from analysis.selection import RULES, Choice, regret, select_all  # noqa: E402
+from xlsearch import keys  # noqa: E402
 
 TASK_METRIC = {"rougeL": "ROUGE-L", "f1": "F1"}
 
@@ -33,8 +34,8 @@ class Analysis:
 
 
 def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
-    objective = next(c for c in ("source_dev/rougeL", "source_dev/f1") if c in frame)
-    metric = objective.split("/")[1]
+    objective = next(c for c in (keys.source_dev("rougeL"), keys.source_dev("f1")) if c in frame)
+    metric = keys.metric_of(objective)
     langs = target_languages(frame)
     final = final_rows(frame)
     choices = {}
@@ -75,7 +76,7 @@ def regret_table(a: Analysis) -> pd.DataFrame:
 
 
 def _final_by_group(a: Analysis):
-    ok = a.final[a.final["diverged"] == 0]
+    ok = a.final[a.final[keys.DIVERGED] == 0]
     return ok.groupby("method", sort=True)
 
 
@@ -88,7 +89,7 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
         for it, it_rows in rows.groupby("intermediate_tuning"):
             it_rows = it_rows.sort_values("lr")
             for i, lang in enumerate(a.langs):
-                col = f"target/{lang}/{column}"
+                col = keys.target(lang, column)
                 if col in it_rows and it_rows[col].notna().any():
                     ax.plot(it_rows["lr"], it_rows[col], marker="o", color=f"C{i}",
                             linestyle="-" if it == "none" else "--", label=f"{lang} (it={it})")
@@ -109,10 +110,10 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
 def plot_learning_curves(a: Analysis, path: Path) -> plt.Figure:
     """The objective per round of every trial: where ASHA stopped which trial."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for trial_id, rows in a.frame.groupby("trial_id"):
-        rows = rows.sort_values("round")
+    for trial_id, rows in a.frame.groupby(keys.TRIAL_ID):
+        rows = rows.sort_values(keys.ROUND)
         stopped = rows["rounds_done"].iloc[0] < a.frame.attrs["rounds"]
-        ax.plot(rows["round"], rows[a.objective], marker="o", linestyle=":" if stopped else "-",
+        ax.plot(rows[keys.ROUND], rows[a.objective], marker="o", linestyle=":" if stopped else "-",
                 label=f"{rows['method'].iloc[0]} lr={rows['lr'].iloc[0]:.1e}{' (stopped)' if stopped else ''}")
     ax.set_xlabel("eval round")
     ax.set_ylabel(a.objective)
@@ -158,16 +159,16 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     files.append(out / "regret.csv")
     plots = {
         "score_vs_lr.png": lambda p: plot_vs_lr(a, a.metric, f"target {metric_name}", p),
-        "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, "wrong_language_rate", "wrong-language rate", p),
+        "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, keys.WRONG_LANGUAGE_RATE, "wrong-language rate", p),
         "learning_curves.png": lambda p: plot_learning_curves(a, p),
     }
     for name, draw in plots.items():
         draw(out / name)
         files.append(out / name)
 
-    n_trials = a.frame["trial_id"].nunique()
-    stopped = int((a.frame.groupby("trial_id")["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
-    diverged = int(a.frame.groupby("trial_id")["diverged"].max().sum())
+    n_trials = a.frame[keys.TRIAL_ID].nunique()
+    stopped = int((a.frame.groupby(keys.TRIAL_ID)["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
+    diverged = int(a.frame.groupby(keys.TRIAL_ID)[keys.DIVERGED].max().sum())
     lines = [
         f"# {title}: choosing the learning rate zero-shot",
         "",

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from xlsearch import keys
+
 RULES = ("source_dev", "lid_aware", "oracle")
 
 
@@ -49,7 +51,7 @@ def _nanmean(values) -> float:
 
 def mean_over(rows: pd.DataFrame, metric: str, langs: list[str]) -> pd.Series:
     """Per row, the mean of ``target/<lang>/<metric>`` over the languages present (NaN skipped)."""
-    columns = [f"target/{lang}/{metric}" for lang in langs if f"target/{lang}/{metric}" in rows]
+    columns = [keys.target(lang, metric) for lang in langs if keys.target(lang, metric) in rows]
     if not columns:
         return pd.Series(math.nan, index=rows.index)
     return rows[columns].mean(axis=1, skipna=True)
@@ -60,18 +62,18 @@ def _pick(rows: pd.DataFrame, key: pd.Series, rule: str, metric: str, langs: lis
     scored = rows.assign(_key=key).dropna(subset=["_key"])
     if scored.empty:
         return Choice(rule, None, None, note=note or "no trial to choose from")
-    best = scored.sort_values(["_key", "lr", "trial_id"], ascending=[False, True, True]).iloc[0]
+    best = scored.sort_values(["_key", "lr", keys.TRIAL_ID], ascending=[False, True, True]).iloc[0]
     return Choice(
-        rule, str(best["trial_id"]), float(best["lr"]), float(best.get(objective, math.nan)),
-        {lang: float(best.get(f"target/{lang}/{metric}", math.nan)) for lang in langs},
-        {lang: float(best.get(f"target/{lang}/wrong_language_rate", math.nan)) for lang in langs},
+        rule, str(best[keys.TRIAL_ID]), float(best["lr"]), float(best.get(objective, math.nan)),
+        {lang: float(best.get(keys.target(lang, metric), math.nan)) for lang in langs},
+        {lang: float(best.get(keys.target(lang, keys.WRONG_LANGUAGE_RATE), math.nan)) for lang in langs},
         note,
     )
 
 
 def usable(rows: pd.DataFrame, objective: str) -> pd.DataFrame:
     """Trials that can be chosen: not diverged, with a finite objective."""
-    ok = rows[(rows["diverged"] == 0)]
+    ok = rows[(rows[keys.DIVERGED] == 0)]
     return ok[ok[objective].notna()] if objective in ok else ok.iloc[0:0]
 
 
@@ -83,7 +85,7 @@ def select_source_dev(rows, objective, metric, langs) -> Choice:
 
 def select_lid_aware(rows, objective, metric, langs, threshold: float) -> Choice:
     rows = usable(rows, objective)
-    wrong = mean_over(rows, "wrong_language_rate", langs)
+    wrong = mean_over(rows, keys.WRONG_LANGUAGE_RATE, langs)
     passing = rows[wrong < threshold]
     if passing.empty:
         return Choice("lid_aware", None, None,
@@ -100,7 +102,7 @@ def select_all(rows: pd.DataFrame, objective: str, metric: str, langs: list[str]
                threshold: float) -> dict[str, Choice]:
     """The three rules' choices for one group; a group where every trial diverged gets no
     choice, with a note saying so."""
-    if len(rows) and (rows["diverged"] == 1).all():
+    if len(rows) and (rows[keys.DIVERGED] == 1).all():
         return {r: Choice(r, None, None, note="every trial diverged") for r in RULES}
     return {
         "source_dev": select_source_dev(rows, objective, metric, langs),

@@ -100,6 +100,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from xlsearch import keys
     from xlsearch.report import language_table
     from xlsearch.tasks import get_task
 
@@ -123,9 +124,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
         if any(checkpoint.iterdir()):
             shutil.rmtree(out / "checkpoint", ignore_errors=True)
             shutil.copytree(checkpoint, out / "checkpoint")
-        print(f"round {metrics['round']}/{spec.training.rounds}: loss {metrics['train/loss']:.3f}  "
+        wrong = metrics.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE), float("nan"))
+        print(f"round {metrics[keys.ROUND]}/{spec.training.rounds}: loss {metrics[keys.TRAIN_LOSS]:.3f}  "
               f"{objective} {metrics.get(objective, float('nan')):.1f}  "
-              f"target wrong-language {metrics.get('target_mean/wrong_language_rate', float('nan')):.2f}", flush=True)
+              f"target wrong-language {wrong:.2f}", flush=True)
 
     result = run_trial(spec, params, report=report, progress=not args.quiet)
     last = result.history[-1] if result.history else {}

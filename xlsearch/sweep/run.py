@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
+from xlsearch import keys
 from xlsearch.spec import SweepSpec, planned_trials
 
 
@@ -101,14 +102,14 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         trials = []
         for result in results:
             config = trial_config(result.config)
-            metrics = {k: v for k, v in (result.metrics or {}).items() if k != "samples_json"}
-            trials.append({"trial_id": metrics.get("trial_id"), "config": config, "metrics": metrics,
+            metrics = {k: v for k, v in (result.metrics or {}).items() if k != keys.SAMPLES}
+            trials.append({"trial_id": metrics.get(keys.TRIAL_ID), "config": config, "metrics": metrics,
                            "error": str(result.error) if result.error else None})
         best = best_result(trials, objective)
         summary = {
             "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,
             "trials": len(trials), "errors": sum(t["error"] is not None for t in trials),
-            "stopped_early": sum(0 < t["metrics"].get("round", 0) < spec.training.rounds for t in trials),
+            "stopped_early": sum(0 < t["metrics"].get(keys.ROUND, 0) < spec.training.rounds for t in trials),
             "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                       if t["error"] is None and t["metrics"]],
             "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
