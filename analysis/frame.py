@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from xlsearch import keys
+from xlsearch.selection import comparable
 
 GROUP_COLUMNS = ("method", "intermediate_tuning")
 
@@ -105,10 +106,10 @@ def load_sweep(source: str | Path) -> pd.DataFrame:
 
 
 def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each trial's last round, for trials that reached the sweep's final round: ASHA-stopped
-    trials are compared only at equal fidelity. Diverged trials are kept (and flagged)."""
-    last = frame[frame[keys.ROUND] == frame["rounds_done"]]
-    return last[(last["rounds_done"] >= frame.attrs["rounds"]) | (last[keys.DIVERGED] == 1)].copy()
+    """The rows selection compares: each trial's last round, for the trials that reached the
+    furthest round any trial that did not diverge reached (normally the sweep's last), and the
+    diverged trials, flagged (:func:`xlsearch.selection.comparable`)."""
+    return comparable(frame)
 
 
 def target_languages(frame: pd.DataFrame) -> list[str]:

@@ -191,6 +191,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from analysis import analyze, load_sweep, write_report
     from analysis.frame import SweepNotFound
+    from analysis.report import zero_shot_line
 
     if not 0 <= args.lid_threshold <= 1:
         raise UsageError(f"--lid-threshold = {args.lid_threshold}: a wrong-language rate in [0, 1]")
@@ -209,7 +210,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             out = sweep_dir / "analysis"
         else:
             raise UsageError(f"{source}: give --out for an MLflow experiment")
-        files = write_report(analyze(frame, args.lid_threshold), out, name)
+        result = analyze(frame, args.lid_threshold)
+        files = write_report(result, out, name)
+        print(f"{name}: {zero_shot_line(result)}")
         print(f"{name}: report in {files[0]} ({len(files)} files)")
         summary = sweep_dir / "summary.json" if sweep_dir.is_dir() else None
         if summary is not None and summary.is_file():
