@@ -6,6 +6,6 @@
 """
 from analysis.frame import final_rows, load_sweep
 from analysis.report import analyze, write_report
-from analysis.selection import RULES, regret
+from xlsearch.selection import RULES, regret
 
 __all__ = ["RULES", "analyze", "final_rows", "load_sweep", "regret", "write_report"]

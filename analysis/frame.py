@@ -14,6 +14,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from xlsearch import keys
+from xlsearch.selection import comparable
+
 GROUP_COLUMNS = ("method", "intermediate_tuning")
 
 
@@ -29,12 +32,11 @@ def _trial_rows(result_file: Path) -> list[dict]:
         if not line.strip():
             continue
         result = json.loads(line)
-        if "round" not in result:  # Tune's closing record of a trial carries no metrics
+        if keys.ROUND not in result:  # Tune's closing record of a trial carries no metrics
             continue
         config = trial_config(result.get("config", {}))
-        row = {"trial_id": result["trial_id"], **config}
-        row.update({k: v for k, v in result.items()
-                    if k.startswith(("source_dev/", "target", "train/", "time/")) or k in ("round", "diverged")})
+        row = {keys.TRIAL_ID: result[keys.TRIAL_ID], **config}
+        row.update({k: v for k, v in result.items() if keys.is_metric(k) or k in (keys.ROUND, keys.DIVERGED)})
         rows.append(row)
     return rows
 
@@ -74,7 +76,7 @@ def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
             for m in client.get_metric_history(run.info.run_id, key):
                 by_round.setdefault(int(m.step), {})[key] = m.value
         for rnd, metrics in by_round.items():
-            rows.append({"trial_id": run.data.tags.get("xlsearch.trial_id"), **params, **metrics, "round": rnd})
+            rows.append({keys.TRIAL_ID: run.data.tags.get("xlsearch.trial_id"), **params, **metrics, keys.ROUND: rnd})
     frame = pd.DataFrame(rows)
     if "lr" in frame:
         frame["lr"] = frame["lr"].astype(float)
@@ -84,14 +86,14 @@ def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
 def _finish(frame: pd.DataFrame, rounds: int | None, name: str) -> pd.DataFrame:
     if frame.empty:
         raise SweepNotFound(f"{name}: the sweep has no reported rounds yet")
-    frame["round"] = frame["round"].astype(int)
-    if "diverged" not in frame:
-        frame["diverged"] = 0
-    frame["diverged"] = frame["diverged"].fillna(0).astype(int)
-    frame["rounds_done"] = frame.groupby("trial_id")["round"].transform("max")
-    frame.attrs["rounds"] = rounds or int(frame["round"].max())
+    frame[keys.ROUND] = frame[keys.ROUND].astype(int)
+    if keys.DIVERGED not in frame:
+        frame[keys.DIVERGED] = 0
+    frame[keys.DIVERGED] = frame[keys.DIVERGED].fillna(0).astype(int)
+    frame["rounds_done"] = frame.groupby(keys.TRIAL_ID)[keys.ROUND].transform("max")
+    frame.attrs["rounds"] = rounds or int(frame[keys.ROUND].max())
     frame.attrs["name"] = name
-    return frame.sort_values(["trial_id", "round"]).reset_index(drop=True)
+    return frame.sort_values([keys.TRIAL_ID, keys.ROUND]).reset_index(drop=True)
 
 
 def load_sweep(source: str | Path) -> pd.DataFrame:
@@ -104,12 +106,11 @@ def load_sweep(source: str | Path) -> pd.DataFrame:
 
 
 def final_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each trial's last round, for trials that reached the sweep's final round: ASHA-stopped
-    trials are compared only at equal fidelity. Diverged trials are kept (and flagged)."""
-    last = frame[frame["round"] == frame["rounds_done"]]
-    return last[(last["rounds_done"] >= frame.attrs["rounds"]) | (last["diverged"] == 1)].copy()
+    """The rows selection compares: each trial's last round, for the trials that reached the
+    furthest round any trial that did not diverge reached (normally the sweep's last), and the
+    diverged trials, flagged (:func:`xlsearch.selection.comparable`)."""
+    return comparable(frame)
 
 
 def target_languages(frame: pd.DataFrame) -> list[str]:
-    langs = {c.split("/")[1] for c in frame.columns if c.startswith("target/") and c.count("/") == 2}
-    return sorted(langs)
+    return keys.target_languages(frame.columns)

@@ -16,31 +16,73 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
-from analysis.selection import RULES, Choice, regret, select_all  # noqa: E402
+from xlsearch import keys  # noqa: E402
+from xlsearch.tasks import TASKS, Task  # noqa: E402
+from xlsearch.selection import (RULES, ZERO_SHOT_RULE, Choice, comparable_round, regret, select_all,  # noqa: E402
+                                zero_shot_choice)
 
-TASK_METRIC = {"rougeL": "ROUGE-L", "f1": "F1"}
 
 
 @dataclass
 class Analysis:
     frame: pd.DataFrame  # every round of every trial
-    final: pd.DataFrame  # final-round trials
+    final: pd.DataFrame  # the compared trials' last rounds (xlsearch.selection.comparable)
     objective: str  # e.g. source_dev/rougeL
     metric: str  # the task metric per target language, e.g. rougeL
     langs: list[str]
     threshold: float
     choices: dict[tuple[str, str], dict[str, Choice]]  # (method, intermediate_tuning) -> rule -> choice
+    zero_shot: Choice  # source_dev over every compared trial: the sweep's own "best"
+
+
+def task_of(frame: pd.DataFrame) -> Task:
+    """The registered task whose objective the frame reports (each task names its own)."""
+    for task in TASKS.values():
+        if keys.source_dev(task.objective_metric) in frame:
+            return task
+    raise ValueError(f"no registered task's objective ({', '.join(keys.source_dev(t.objective_metric) for t in TASKS.values())}) "
+                     "is among the sweep's metrics")
 
 
 def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
-    objective = next(c for c in ("source_dev/rougeL", "source_dev/f1") if c in frame)
-    metric = objective.split("/")[1]
+    task = task_of(frame)
+    objective = keys.source_dev(task.objective_metric)
+    metric = keys.metric_of(objective)
     langs = target_languages(frame)
     final = final_rows(frame)
     choices = {}
     for key, rows in final.groupby(list(GROUP_COLUMNS), sort=True):
         choices[tuple(key)] = select_all(rows, objective, metric, langs, threshold)
-    return Analysis(frame, final, objective, metric, langs, threshold, choices)
+    return Analysis(frame, final, objective, metric, langs, threshold, choices,
+                    zero_shot_choice(frame, objective, langs))
+
+
+def trial_label(row: pd.Series) -> str:
+    """The trial's parameters as `xlsearch run` labels them (e.g. ``full lr=0.001 it=none``)."""
+    from xlsearch.training.params import TrialParams
+
+    method = str(row.get("method", "full"))
+    config = {k: v for k, v in row.items() if (k in ("lr", "method", "intermediate_tuning")
+                                                or str(k).startswith(f"{method}."))
+              and v is not None and not (isinstance(v, float) and math.isnan(v))}
+    try:
+        return TrialParams.from_flat(config).label()
+    except (KeyError, TypeError, ValueError):
+        return f"{method} lr={float(row['lr']):.2g} it={row.get('intermediate_tuning')}"
+
+
+def _zero_shot_trial(a: Analysis) -> str:
+    c = a.zero_shot
+    if c.trial_id is None:
+        return f"none ({c.note})"
+    row = a.final[a.final[keys.TRIAL_ID].astype(str) == c.trial_id].iloc[0]
+    return f"trial {c.trial_id}, {trial_label(row)}"
+
+
+def zero_shot_line(a: Analysis) -> str:
+    """One line naming the whole sweep's zero-shot choice, as `xlsearch run` names its best."""
+    score = f"  -> {a.zero_shot.source_score:.1f}" if a.zero_shot.trial_id is not None else ""
+    return f"zero-shot choice, best by {a.objective} over every compared trial: {_zero_shot_trial(a)}{score}"
 
 
 def choice_table(a: Analysis, rule: str, value: str) -> pd.DataFrame:
@@ -61,12 +103,11 @@ def regret_table(a: Analysis) -> pd.DataFrame:
     records = []
     for (method, it), by_rule in a.choices.items():
         o = by_rule["oracle"]
-        records.append({"method": method, "intermediate_tuning": it,
-                        "lr source_dev": by_rule["source_dev"].lr, "lr lid_aware": by_rule["lid_aware"].lr,
-                        "lr oracle": o.lr,
-                        "regret source_dev": regret(by_rule["source_dev"], o),
-                        "regret lid_aware": regret(by_rule["lid_aware"], o),
-                        "note": "; ".join(sorted({c.note for c in by_rule.values() if c.note}))})
+        record = {"method": method, "intermediate_tuning": it}
+        record.update({f"lr {rule}": by_rule[rule].lr for rule in RULES})
+        record.update({f"regret {rule}": regret(by_rule[rule], o) for rule in RULES if rule != "oracle"})
+        record["note"] = "; ".join(sorted({c.note for c in by_rule.values() if c.note}))
+        records.append(record)
     return pd.DataFrame(records).set_index(["method", "intermediate_tuning"])
 
 
@@ -75,7 +116,7 @@ def regret_table(a: Analysis) -> pd.DataFrame:
 
 
 def _final_by_group(a: Analysis):
-    ok = a.final[a.final["diverged"] == 0]
+    ok = a.final[a.final[keys.DIVERGED] == 0]
     return ok.groupby("method", sort=True)
 
 
@@ -88,7 +129,7 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
         for it, it_rows in rows.groupby("intermediate_tuning"):
             it_rows = it_rows.sort_values("lr")
             for i, lang in enumerate(a.langs):
-                col = f"target/{lang}/{column}"
+                col = keys.target(lang, column)
                 if col in it_rows and it_rows[col].notna().any():
                     ax.plot(it_rows["lr"], it_rows[col], marker="o", color=f"C{i}",
                             linestyle="-" if it == "none" else "--", label=f"{lang} (it={it})")
@@ -109,10 +150,10 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
 def plot_learning_curves(a: Analysis, path: Path) -> plt.Figure:
     """The objective per round of every trial: where ASHA stopped which trial."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for trial_id, rows in a.frame.groupby("trial_id"):
-        rows = rows.sort_values("round")
+    for trial_id, rows in a.frame.groupby(keys.TRIAL_ID):
+        rows = rows.sort_values(keys.ROUND)
         stopped = rows["rounds_done"].iloc[0] < a.frame.attrs["rounds"]
-        ax.plot(rows["round"], rows[a.objective], marker="o", linestyle=":" if stopped else "-",
+        ax.plot(rows[keys.ROUND], rows[a.objective], marker="o", linestyle=":" if stopped else "-",
                 label=f"{rows['method'].iloc[0]} lr={rows['lr'].iloc[0]:.1e}{' (stopped)' if stopped else ''}")
     ax.set_xlabel("eval round")
     ax.set_ylabel(a.objective)
@@ -145,7 +186,7 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     """Markdown report, CSV and LaTeX tables, PNG plots into ``out``; returns the files."""
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    metric_name = TASK_METRIC.get(a.metric, a.metric)
+    metric_name = task_of(a.frame).metric_label(a.metric)
     for rule in RULES:
         for value in ("score", "wrong_language"):
             table = choice_table(a, rule, value)
@@ -158,22 +199,36 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     files.append(out / "regret.csv")
     plots = {
         "score_vs_lr.png": lambda p: plot_vs_lr(a, a.metric, f"target {metric_name}", p),
-        "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, "wrong_language_rate", "wrong-language rate", p),
+        "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, keys.WRONG_LANGUAGE_RATE, "wrong-language rate", p),
         "learning_curves.png": lambda p: plot_learning_curves(a, p),
     }
     for name, draw in plots.items():
         draw(out / name)
         files.append(out / name)
 
-    n_trials = a.frame["trial_id"].nunique()
-    stopped = int((a.frame.groupby("trial_id")["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
-    diverged = int(a.frame.groupby("trial_id")["diverged"].max().sum())
+    n_trials = a.frame[keys.TRIAL_ID].nunique()
+    stopped = int((a.frame.groupby(keys.TRIAL_ID)["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
+    diverged = int(a.frame.groupby(keys.TRIAL_ID)[keys.DIVERGED].max().sum())
+    top = comparable_round(a.frame)
+    rounds = a.frame.attrs["rounds"]
+    if top is None:
+        compared = "every trial diverged, so there is nothing to compare."
+    else:
+        reached = (f"the final round ({rounds})" if top >= rounds else
+                   f"round {top}, the furthest any trial that did not diverge got (the sweep has {rounds} rounds)")
+        compared = (f"each trial's last round, for the {int((a.final[keys.DIVERGED] == 0).sum())} trials that "
+                    f"reached {reached}: trials stopped earlier were scored at a lower fidelity and are not "
+                    "compared with them; diverged trials are never chosen.")
+    zero_shot = _zero_shot_trial(a)
+    if a.zero_shot.trial_id is not None:
+        zero_shot += f", `{a.objective}` {a.zero_shot.source_score:.1f}"
     lines = [
         f"# {title}: choosing the learning rate zero-shot",
         "",
-        f"{n_trials} trials; {stopped} stopped early by ASHA; {diverged} diverged. Selection compares only the "
-        f"{len(a.final)} trials that reached the final round ({a.frame.attrs['rounds']}): trials stopped early "
-        "were scored at a lower fidelity and are not compared with finished ones.",
+        f"{n_trials} trials; {stopped} stopped early by ASHA; {diverged} diverged. Selection compares {compared}",
+        "",
+        f"**Zero-shot choice for the whole sweep** (the `{ZERO_SHOT_RULE}` rule over every compared trial, all "
+        f"methods and intermediate tuning settings together; the trial `xlsearch run` names best): {zero_shot}.",
         "",
         f"Rules: **source_dev** picks the best `{a.objective}` (the study's protocol, zero-shot); "
         f"**lid_aware** picks the best `{a.objective}` among trials whose mean wrong-language rate is under "

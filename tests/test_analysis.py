@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import analyze, final_rows, write_report
-from analysis.selection import regret, select_all
+from xlsearch.selection import regret, select_all
 
 OBJ = "source_dev/rougeL"
 LANGS = ["de", "es"]

@@ -103,6 +103,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from xlsearch import keys
     from xlsearch.report import language_table
     from xlsearch.tasks import get_task
 
@@ -126,9 +127,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
         if any(checkpoint.iterdir()):
             shutil.rmtree(out / "checkpoint", ignore_errors=True)
             shutil.copytree(checkpoint, out / "checkpoint")
-        print(f"round {metrics['round']}/{spec.training.rounds}: loss {metrics['train/loss']:.3f}  "
+        wrong = metrics.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE), float("nan"))
+        print(f"round {metrics[keys.ROUND]}/{spec.training.rounds}: loss {metrics[keys.TRAIN_LOSS]:.3f}  "
               f"{objective} {metrics.get(objective, float('nan')):.1f}  "
-              f"target wrong-language {metrics.get('target_mean/wrong_language_rate', float('nan')):.2f}", flush=True)
+              f"target wrong-language {wrong:.2f}", flush=True)
 
     result = run_trial(spec, params, report=report, progress=not args.quiet)
     last = result.history[-1] if result.history else {}
@@ -192,6 +194,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from analysis import analyze, load_sweep, write_report
     from analysis.frame import SweepNotFound
+    from analysis.report import zero_shot_line
 
     if not 0 <= args.lid_threshold <= 1:
         raise UsageError(f"--lid-threshold = {args.lid_threshold}: a wrong-language rate in [0, 1]")
@@ -210,7 +213,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             out = sweep_dir / "analysis"
         else:
             raise UsageError(f"{source}: give --out for an MLflow experiment")
-        files = write_report(analyze(frame, args.lid_threshold), out, name)
+        result = analyze(frame, args.lid_threshold)
+        files = write_report(result, out, name)
+        print(f"{name}: {zero_shot_line(result)}")
         print(f"{name}: report in {files[0]} ({len(files)} files)")
         summary = sweep_dir / "summary.json" if sweep_dir.is_dir() else None
         if summary is not None and summary.is_file():

@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-RATE_COLUMNS = (("wrong_language_rate", "wrong lang"), ("empty_rate", "empty"),
-                ("undetermined_rate", "undetermined"), ("rudiment_rate", "rudiments"))
+from xlsearch import keys
+
+RATE_COLUMNS = ((keys.WRONG_LANGUAGE_RATE, "wrong lang"), (keys.EMPTY_RATE, "empty"),
+                (keys.UNDETERMINED_RATE, "undetermined"), (keys.RUDIMENT_RATE, "rudiments"))
 
 
 def _cell(value: Any, percent: bool = False) -> str:
@@ -26,13 +28,13 @@ def language_table(metrics: dict[str, Any], source_languages: Sequence[str], tar
     rates of output language (wrong language, empty, undetermined, rudiments)."""
     header = ["language", *metric_names, *(label for _, label in RATE_COLUMNS)]
     rows = [[f"{'+'.join(source_languages)} (source dev)",
-             *(_cell(metrics.get(f"source_dev/{m}")) for m in metric_names),
-             _cell(metrics.get("source_dev/wrong_language_rate"), True), "", "", ""]]
+             *(_cell(metrics.get(keys.source_dev(m))) for m in metric_names),
+             _cell(metrics.get(keys.source_dev(keys.WRONG_LANGUAGE_RATE)), True), "", "", ""]]
     for lang in target_languages:
-        rows.append([lang, *(_cell(metrics.get(f"target/{lang}/{m}")) for m in metric_names),
-                     *(_cell(metrics.get(f"target/{lang}/{key}"), True) for key, _ in RATE_COLUMNS)])
-    rows.append(["target mean", *(_cell(metrics.get(f"target_mean/{m}")) for m in metric_names),
-                 _cell(metrics.get("target_mean/wrong_language_rate"), True), "", "", ""])
+        rows.append([lang, *(_cell(metrics.get(keys.target(lang, m))) for m in metric_names),
+                     *(_cell(metrics.get(keys.target(lang, key)), True) for key, _ in RATE_COLUMNS)])
+    rows.append(["target mean", *(_cell(metrics.get(keys.target_mean(m))) for m in metric_names),
+                 _cell(metrics.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE)), True), "", "", ""])
     return format_table(header, rows)
 
 
@@ -46,17 +48,17 @@ def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[st
     reported = [t for t in trials if t.get("metrics") and objective in t["metrics"]]
     shown = sorted(reported, key=lambda t: -t["metrics"][objective])[:limit]
     shown.sort(key=lambda t: (str(t["config"]["method"]), str(t["config"]["intermediate_tuning"]), t["config"]["lr"]))
-    source = [objective.split("/")[-1], *(["exact_match"] if "exact_match" in metric_names else [])]
+    source = [keys.metric_of(objective), *(["exact_match"] if "exact_match" in metric_names else [])]
     source = list(dict.fromkeys(source))
     header = ["method", "it", "lr", "rounds", *(f"src {m}" for m in source),
               *(f"{lang} wrong" for lang in target_languages), "mean wrong", f"tgt {source[0]}"]
     rows = []
     for t in shown:
         c, m = t["config"], t["metrics"]
-        rows.append([str(c["method"]), str(c["intermediate_tuning"]), f"{c['lr']:.1e}", str(m.get("round", "-")),
-                     *(_cell(m.get(f"source_dev/{name}")) for name in source),
-                     *(_cell(m.get(f"target/{lang}/wrong_language_rate"), True) for lang in target_languages),
-                     _cell(m.get("target_mean/wrong_language_rate"), True),
-                     _cell(m.get(f"target_mean/{source[0]}"))])
+        rows.append([str(c["method"]), str(c["intermediate_tuning"]), f"{c['lr']:.1e}", str(m.get(keys.ROUND, "-")),
+                     *(_cell(m.get(keys.source_dev(name))) for name in source),
+                     *(_cell(m.get(keys.target(lang, keys.WRONG_LANGUAGE_RATE)), True) for lang in target_languages),
+                     _cell(m.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE)), True),
+                     _cell(m.get(keys.target_mean(source[0])))])
     note = f"\n(the best {limit} of {len(reported)} trials by {objective})" if len(reported) > limit else ""
     return format_table(header, rows) + note

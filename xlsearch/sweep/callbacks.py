@@ -15,10 +15,12 @@ from typing import Any
 
 from ray.tune import Callback
 
+from xlsearch import keys
 from xlsearch.sweep.trainable import trial_config
 from xlsearch.training.params import TrialParams
 
-SAMPLES_KEY = "samples_json"
+# Logged besides the metric families (keys.is_metric).
+LOGGED_KEYS = (keys.ROUND, keys.STEP, keys.DIVERGED, keys.TIME_TOTAL_S)
 
 
 def numeric_metrics(result: dict[str, Any]) -> dict[str, float]:
@@ -27,8 +29,7 @@ def numeric_metrics(result: dict[str, Any]) -> dict[str, float]:
     for key, value in result.items():
         if isinstance(value, bool):
             value = int(value)
-        if isinstance(value, (int, float)) and (key.startswith(("source_dev/", "target", "train/", "time/"))
-                                               or key in ("round", "step", "diverged", "time_total_s")):
+        if isinstance(value, (int, float)) and (keys.is_metric(key) or key in LOGGED_KEYS):
             keep[key] = float(value)
     return keep
 
@@ -57,17 +58,17 @@ class MLflowTracking(Callback):
         self.tracker.start_trial(trial.trial_id, trial_config(trial.config))
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        step = int(result.get("round", result.get("training_iteration", 0)))
+        step = int(result.get(keys.ROUND, result.get(keys.TRAINING_ITERATION, 0)))
         self.tracker.log_round(trial.trial_id, numeric_metrics(result), step=step)
-        if result.get(SAMPLES_KEY):
-            self.tracker.log_samples(trial.trial_id, json.loads(result[SAMPLES_KEY]), step=step)
+        if result.get(keys.SAMPLES):
+            self.tracker.log_samples(trial.trial_id, json.loads(result[keys.SAMPLES]), step=step)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         last = trial.last_result or {}
-        rounds_done = int(last.get("round", 0))
+        rounds_done = int(last.get(keys.ROUND, 0))
         tags = {"xlsearch.rounds_done": str(rounds_done),
-                "xlsearch.stopped_early": str(rounds_done < self.rounds and not last.get("diverged")),
-                "xlsearch.diverged": str(bool(last.get("diverged")))}
+                "xlsearch.stopped_early": str(rounds_done < self.rounds and not last.get(keys.DIVERGED)),
+                "xlsearch.diverged": str(bool(last.get(keys.DIVERGED)))}
         self.tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
 
     def on_trial_error(self, iteration, trials, trial, **info):
@@ -93,15 +94,15 @@ class ProgressLines(Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         score = result.get(self.objective, math.nan)
-        wrong = result.get("target_mean/wrong_language_rate", math.nan)
-        flag = "  DIVERGED" if result.get("diverged") else ""
-        self._print(f"[trial {trial.trial_id}] round {result.get('round')}/{self.rounds}: "
+        wrong = result.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE), math.nan)
+        flag = "  DIVERGED" if result.get(keys.DIVERGED) else ""
+        self._print(f"[trial {trial.trial_id}] round {result.get(keys.ROUND)}/{self.rounds}: "
                     f"{self.objective} {score:.1f}  target wrong-language {wrong:.2f}  "
-                    f"loss {result.get('train/loss', math.nan):.3f}{flag}")
+                    f"loss {result.get(keys.TRAIN_LOSS, math.nan):.3f}{flag}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         last = trial.last_result or {}
-        done = last.get("round", 0)
+        done = last.get(keys.ROUND, 0)
         how = "finished" if done >= self.rounds else f"stopped after round {done}"
         self._print(f"[trial {trial.trial_id}] {how}")
 

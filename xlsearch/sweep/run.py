@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import yaml
 
+from xlsearch import keys
 from xlsearch.space import planned_trials
 from xlsearch.spec import SweepSpec
 
@@ -59,10 +60,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     """Run (or resume) the sweep; returns the summary written to ``SWEEP_DIR/summary.json``."""
     import ray
 
+    from xlsearch.selection import best_trial
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
-    from xlsearch.sweep.trainable import trial_config
-    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, best_result, build_tuner, estimate_sweep, init_ray,
-                                      placement, prepare_intermediate_tuning, write_summary)
+    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
+                                      prepare_intermediate_tuning, write_summary)
     from xlsearch.tracking import SweepTracker
     from xlsearch.training.loop import objective_name
 
@@ -97,19 +98,12 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
-        results = tuner.fit()
-
-        trials = []
-        for result in results:
-            config = trial_config(result.config)
-            metrics = {k: v for k, v in (result.metrics or {}).items() if k != "samples_json"}
-            trials.append({"trial_id": metrics.get("trial_id"), "config": config, "metrics": metrics,
-                           "error": str(result.error) if result.error else None})
-        best = best_result(trials, objective)
+        trials = trial_records(tuner.fit())
+        best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
         summary = {
             "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,
             "trials": len(trials), "errors": sum(t["error"] is not None for t in trials),
-            "stopped_early": sum(0 < t["metrics"].get("round", 0) < spec.training.rounds for t in trials),
+            "stopped_early": sum(0 < t["metrics"].get(keys.ROUND, 0) < spec.training.rounds for t in trials),
             "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                       if t["error"] is None and t["metrics"]],
             "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
@@ -124,6 +118,20 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     finally:
         if not address:
             ray.shutdown()
+
+
+def trial_records(results) -> list[dict[str, Any]]:
+    """``{"trial_id", "config", "metrics", "error"}`` of each trial, from Tune's results (each
+    trial's last result, without its sample outputs)."""
+    from xlsearch.sweep.trainable import trial_config
+
+    trials = []
+    for result in results:
+        config = trial_config(result.config)
+        metrics = {k: v for k, v in (result.metrics or {}).items() if k != keys.SAMPLES}
+        trials.append({"trial_id": metrics.get(keys.TRIAL_ID), "config": config, "metrics": metrics,
+                       "error": str(result.error) if result.error else None})
+    return trials
 
 
 def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
@@ -144,7 +152,8 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
     else:
         params = TrialParams.from_flat(best["config"])
         score = best["metrics"][summary["objective"]]
-        lines.append(f"best by {summary['objective']} (the zero-shot choice): {params.label()}  -> {score:.1f}")
+        lines.append(f"best by {summary['objective']} (the zero-shot choice): trial {best['trial_id']}, "
+                     f"{params.label()}  -> {score:.1f}")
         lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
     lines.append(f"results: {summary['sweep_dir']}")
     lines.append(f"MLflow: {summary['tracking_uri']}  (browse with: xlsearch ui {summary['sweep_dir']})")

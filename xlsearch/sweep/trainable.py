@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xlsearch import keys
+
 
 @dataclass(frozen=True)
 class SweepContext:
@@ -51,7 +53,7 @@ def train_worker(loop_config: dict[str, Any]) -> None:
     def report(metrics: dict[str, Any], checkpoint_dir: Path, samples: list[dict[str, str]]) -> None:
         checkpoint = None
         if rank == 0:
-            metrics = {**metrics, "samples_json": json.dumps(samples, ensure_ascii=False)}
+            metrics = {**metrics, keys.SAMPLES: json.dumps(samples, ensure_ascii=False)}
             if any(checkpoint_dir.iterdir()):
                 checkpoint = ray.train.Checkpoint.from_directory(str(checkpoint_dir))
         ray.train.report(metrics, checkpoint=checkpoint)

@@ -202,17 +202,6 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config), False
 
 
-def best_result(trials: list[dict[str, Any]], objective: str) -> dict[str, Any] | None:
-    """The trial with the best objective among those that reached the most rounds (ASHA-stopped
-    trials are not compared with finished ones at a lower fidelity)."""
-    scored = [t for t in trials if not math.isnan(t["metrics"].get(objective, math.nan)) and not t["metrics"].get("diverged")]
-    if not scored:
-        return None
-    top_round = max(t["metrics"].get("round", 0) for t in scored)
-    finalists = [t for t in scored if t["metrics"].get("round", 0) == top_round]
-    return max(finalists, key=lambda t: t["metrics"][objective])
-
-
 def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:
     path = sweep_dir / "summary.json"
     path.write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))

@@ -1,13 +1,6 @@
 """One eval round: generate on each language's dev examples and score what came out.
 
-Metric names are stable and flat, as MLflow and Tune want them:
-- ``source_dev/<metric>``: mean over the source languages (the search objective is
-  ``source_dev/rougeL`` or ``source_dev/f1``),
-- ``target/<lang>/<metric>`` for the task metrics of each target language,
-- ``target/<lang>/{wrong_language_rate, empty_rate, undetermined_rate, rudiment_rate, lid_n}``
-  (``lid_n``: outputs the language rates were computed on; for QA only examples whose reference
-  answer is identifiably in the language count, as in the study),
-- ``target_mean/<metric>`` and ``target_mean/wrong_language_rate`` over target languages.
+The metrics of a round and their names are listed in :mod:`xlsearch.keys`.
 """
 from __future__ import annotations
 
@@ -19,6 +12,7 @@ from typing import Sequence
 
 import torch
 
+from xlsearch import keys
 from xlsearch import metrics as M
 from xlsearch.languages import fasttext_label
 from xlsearch.models import Seq2SeqCodec
@@ -74,11 +68,11 @@ def language_rates(task: Task, gens: Generations) -> dict[str, float]:
     """
     n = len(gens.raw)
     rates = {
-        "empty_rate": sum(not t.strip() for t in gens.raw) / n if n else math.nan,
-        "rudiment_rate": sum(bool(SENTINEL.search(t)) for t in gens.raw) / n if n else math.nan,
-        "wrong_language_rate": math.nan,
-        "undetermined_rate": math.nan,
-        "lid_n": 0.0,
+        keys.EMPTY_RATE: sum(not t.strip() for t in gens.raw) / n if n else math.nan,
+        keys.RUDIMENT_RATE: sum(bool(SENTINEL.search(t)) for t in gens.raw) / n if n else math.nan,
+        keys.WRONG_LANGUAGE_RATE: math.nan,
+        keys.UNDETERMINED_RATE: math.nan,
+        keys.LID_N: 0.0,
     }
     if fasttext_label(gens.lang) is None or not n:
         return rates
@@ -86,27 +80,27 @@ def language_rates(task: Task, gens: Generations) -> dict[str, float]:
     kept = [r for r, keep in zip(gens.raw, mask) if keep]
     if kept:
         found = M.generation_language_rates(kept, gens.lang)
-        rates["wrong_language_rate"] = float(found["wrong_language_rate"])
-        rates["undetermined_rate"] = float(found["undetermined_rate"])
-        rates["lid_n"] = float(len(kept))
+        rates[keys.WRONG_LANGUAGE_RATE] = float(found[keys.WRONG_LANGUAGE_RATE])
+        rates[keys.UNDETERMINED_RATE] = float(found[keys.UNDETERMINED_RATE])
+        rates[keys.LID_N] = float(len(kept))
     return rates
 
 
 def score_round(task: Task, source: list[Generations], targets: list[Generations]) -> dict[str, float]:
-    """The flat metrics dict of one eval round (see the module docstring for the names)."""
+    """The flat metrics dict of one eval round (the names: :mod:`xlsearch.keys`)."""
     out: dict[str, float] = {}
     per_source = [task.score(g.predictions, g.examples) for g in source]
     for name in task.metric_names:
-        out[f"source_dev/{name}"] = _mean([s[name] for s in per_source])
+        out[keys.source_dev(name)] = _mean([s[name] for s in per_source])
     source_rates = [language_rates(task, g) for g in source]
-    out["source_dev/wrong_language_rate"] = _mean([r["wrong_language_rate"] for r in source_rates])
+    out[keys.source_dev(keys.WRONG_LANGUAGE_RATE)] = _mean([r[keys.WRONG_LANGUAGE_RATE] for r in source_rates])
     for g in targets:
         for name, value in task.score(g.predictions, g.examples).items():
-            out[f"target/{g.lang}/{name}"] = value
+            out[keys.target(g.lang, name)] = value
         for name, value in language_rates(task, g).items():
-            out[f"target/{g.lang}/{name}"] = value
-    for name in (*task.metric_names, "wrong_language_rate"):
-        out[f"target_mean/{name}"] = _mean([out[f"target/{g.lang}/{name}"] for g in targets])
+            out[keys.target(g.lang, name)] = value
+    for name in (*task.metric_names, keys.WRONG_LANGUAGE_RATE):
+        out[keys.target_mean(name)] = _mean([out[keys.target(g.lang, name)] for g in targets])
     return out
 
 

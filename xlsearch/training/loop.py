@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from xlsearch import keys
 from xlsearch.families import get_family
 from xlsearch.lm_objectives import lm_examples
 from xlsearch.methods import get_method
@@ -46,7 +47,7 @@ class TrialResult:
 
 def objective_name(spec: SweepSpec) -> str:
     """The metric the search maximises: the task's score on source-language dev data."""
-    return f"source_dev/{get_task(spec.task).objective_metric}"
+    return keys.source_dev(get_task(spec.task).objective_metric)
 
 
 def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = None,
@@ -60,7 +61,7 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
     start_round = 0
     if resume_from is not None:
         meta = restore_checkpoint(resume_from, trial.model, trial.engine.optimizer, trial.engine.schedule)
-        start_round = int(meta["round"])
+        start_round = int(meta[keys.ROUND])
         if start_round >= cfg.rounds:
             # The trial had finished when its driver died: say its last round again, so that
             # Tune sees the trial's result, and train nothing.
@@ -90,12 +91,12 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
         elif is_main:
             eval_started = time.time()
             metrics.update(evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples))
-            metrics["time/eval_s"] = time.time() - eval_started
+            metrics[keys.TIME_EVAL_S] = time.time() - eval_started
         result.history.append(metrics)
         result.rounds_done = round_index + 1
         if report is not None:
             with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
-                meta = {"round": round_index + 1, "params": params.flat(), "model": spec.model,
+                meta = {keys.ROUND: round_index + 1, "params": params.flat(), "model": spec.model,
                         "intermediate_tuning": str(trial.it_path) if trial.it_path else "none",
                         "status": result.status, "metrics": metrics}
                 if not steps.diverged:
@@ -186,8 +187,8 @@ def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | 
 
 def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: float) -> dict[str, Any]:
     """The training side of a round's metrics (evaluation adds the scores)."""
-    return {"round": round_number, "step": round_number * steps_per_round, "train/loss": steps.mean_loss,
-            "train/lr": lr, "time/train_s": steps.seconds, "diverged": int(steps.diverged)}
+    return {keys.ROUND: round_number, keys.STEP: round_number * steps_per_round, keys.TRAIN_LOSS: steps.mean_loss,
+            keys.TRAIN_LR: lr, keys.TIME_TRAIN_S: steps.seconds, keys.DIVERGED: int(steps.diverged)}
 
 
 def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepEngine,

@@ -1,0 +1,104 @@
+"""The names of every metric a trial reports: one place to spell them, read them and filter them.
+
+The names are stable and flat, as MLflow and Tune want them; the sweep directory's
+``result.json`` files, the MLflow runs and the analysis frames all use them as they are.
+
+Each eval round of a trial reports (the trial loop, :mod:`xlsearch.training.evaluate`):
+
+- ``round``: the eval round, 1 to the spec's ``training.rounds`` (ASHA's time attribute, the
+  MLflow step);
+- ``step``: optimizer steps done so far;
+- ``diverged``: 1 when the loss became non-finite in this round (the trial ends there and is
+  not evaluated: its objective is reported as 0.0), else 0;
+- ``train/loss``: mean training loss of the round; ``train/lr``: the learning rate at its end;
+- ``time/train_s``, ``time/eval_s``: seconds spent training and evaluating in the round;
+- ``source_dev/<metric>``: each task metric, averaged over the source languages' dev sets (the
+  search objective is ``source_dev/rougeL`` or ``source_dev/f1``), and
+  ``source_dev/wrong_language_rate``;
+- ``target/<lang>/<metric>`` for the task metrics of each target language;
+- ``target/<lang>/<rate>`` for the rates of output language, ``<rate>`` one of:
+
+  - ``wrong_language_rate``: share of outputs confidently identified as another language,
+  - ``empty_rate``: share of empty outputs,
+  - ``undetermined_rate``: share of outputs language id could not place,
+  - ``rudiment_rate``: share of outputs that still hold mT5 pretraining sentinels,
+  - ``lid_n``: how many outputs the language rates were computed on (for QA only examples
+    whose reference answer is identifiably in the language count, as in the study);
+
+  the task metrics and rates are NaN where a language cannot be scored;
+- ``target_mean/<metric>`` and ``target_mean/wrong_language_rate``: means over the target
+  languages (NaN skipped).
+
+Results sent to Tune also carry ``samples_json``: a few outputs of each language with their
+inputs and references, as JSON (logged to MLflow as an artifact, never as a metric), and
+Tune's own entries, of which the sweep reads ``trial_id``, ``training_iteration`` and
+``time_total_s``.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+# Prefixes of the metric families (a key is ``<prefix><rest>``).
+SOURCE_DEV_PREFIX = "source_dev/"
+TARGET_PREFIX = "target/"
+TARGET_MEAN_PREFIX = "target_mean/"
+TRAIN_PREFIX = "train/"
+TIME_PREFIX = "time/"
+METRIC_PREFIXES = (SOURCE_DEV_PREFIX, TARGET_PREFIX, TARGET_MEAN_PREFIX, TRAIN_PREFIX, TIME_PREFIX)
+
+# Per round, outside the families.
+ROUND = "round"
+STEP = "step"
+DIVERGED = "diverged"
+TRAIN_LOSS = TRAIN_PREFIX + "loss"
+TRAIN_LR = TRAIN_PREFIX + "lr"
+TIME_TRAIN_S = TIME_PREFIX + "train_s"
+TIME_EVAL_S = TIME_PREFIX + "eval_s"
+
+# Rates of output language, per language (``target/<lang>/<rate>``) and, for the wrong-language
+# rate, averaged (``source_dev/...``, ``target_mean/...``).
+WRONG_LANGUAGE_RATE = "wrong_language_rate"
+EMPTY_RATE = "empty_rate"
+UNDETERMINED_RATE = "undetermined_rate"
+RUDIMENT_RATE = "rudiment_rate"
+LID_N = "lid_n"
+LANGUAGE_RATES = (WRONG_LANGUAGE_RATE, EMPTY_RATE, UNDETERMINED_RATE, RUDIMENT_RATE, LID_N)
+
+# In results sent to Tune only: the round's sample outputs, as JSON.
+SAMPLES = "samples_json"
+
+# Tune's own entries of a result that the sweep reads.
+TRIAL_ID = "trial_id"
+TRAINING_ITERATION = "training_iteration"
+TIME_TOTAL_S = "time_total_s"
+
+
+def source_dev(metric: str) -> str:
+    """``source_dev/<metric>``: the mean over the source languages' dev sets."""
+    return f"{SOURCE_DEV_PREFIX}{metric}"
+
+
+def target(lang: str, metric: str) -> str:
+    """``target/<lang>/<metric>``: a task metric or a language rate of one target language."""
+    return f"{TARGET_PREFIX}{lang}/{metric}"
+
+
+def target_mean(metric: str) -> str:
+    """``target_mean/<metric>``: the mean over the target languages."""
+    return f"{TARGET_MEAN_PREFIX}{metric}"
+
+
+def metric_of(key: str) -> str:
+    """The metric a key names: ``source_dev/rougeL`` -> ``rougeL``, ``target/de/f1`` -> ``f1``."""
+    return key.rsplit("/", 1)[-1]
+
+
+def is_metric(key: str) -> bool:
+    """Whether ``key`` is in one of the metric families (source_dev, target, target_mean,
+    train, time); ``round``, ``step`` and ``diverged`` are not and are named on their own."""
+    return key.startswith(METRIC_PREFIXES)
+
+
+def target_languages(keys: Iterable[str]) -> list[str]:
+    """The languages that appear in ``target/<lang>/<metric>`` keys, sorted."""
+    return sorted({k.split("/")[1] for k in keys if k.startswith(TARGET_PREFIX) and k.count("/") == 2})
