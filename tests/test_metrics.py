@@ -274,6 +274,7 @@ def test_generation_rates_on_hand_made_outputs(identifier):
     rates = generation_language_rates(texts, "de", identifier=identifier)
     assert rates == {
         "wrong_language_rate": 1 / 4,  # English, of 4 non-empty
+        "wrong_script_rate": 0.0,  # German and English share the Latin script: fastText decides
         "empty_rate": 1 / 5,
         "undetermined_rate": 1 / 4,  # "eeeeee"
         "rudiment_rate": 1 / 5,

@@ -9,6 +9,8 @@ Each metric follows the field's reference scorer for the language (see the READM
 - QA: SQuAD v1.1's official script for English; the official MLQA script for ar, de, es, hi,
   vi, zh; the same rules extended to the other languages (NFKC, Turkish i, Romanian s/t with
   comma, words of unspaced scripts by a segmenter, whole-word articles).
+- Language rates: an output in letters the target language is not written in is wrong language;
+  otherwise fastText's lid.176 decides, when it is confident.
 
 All functions are pure: the same inputs give the same figures. Language id uses the
 ``identifier`` passed in, or the process-wide one from ``xlsearch.langid.get_identifier()``.
@@ -33,6 +35,7 @@ from xlsearch.languages import fasttext_label, get_language
 from xlsearch.scripts import (
     burmese_syllables,
     has_unspaced,
+    in_language_script,
     language_scripts,
     nfkc,
     segment_unspaced,
@@ -348,13 +351,13 @@ def is_degenerate(text: str) -> bool:
 
     Rule (on ``multilingual_tokenize`` tokens, NFKC-lowercased):
     - at most 2 distinct letters (``eeeeee``, ``ababab``, ``1999``, ``!!``), unless the text holds a
-      character of an unsegmented script, where one character can be a word (``北京``);
+      letter of an unsegmented script, where one character can be a word (``北京``);
     - or at least 3 tokens of which at most one third are distinct (``the the the``,
       ``北北北``). Note that a sentence repeated three times or more also matches.
     """
     normalized = unicodedata.normalize("NFKC", text).lower()
     letters = {ch for ch in normalized if ch.isalpha()}
-    if len(letters) <= 2 and not any(is_unsegmented_char(ch) for ch in normalized):
+    if len(letters) <= 2 and not any(is_unsegmented_char(ch) for ch in letters):
         return True
     tokens = multilingual_tokenize(normalized)
     return len(tokens) >= 3 and 3 * len(set(tokens)) <= len(tokens)
@@ -378,14 +381,23 @@ def generation_language_rates(
 ) -> dict:
     """How often generated ``texts`` are not in the target language ``lang``.
 
+    Each non-empty output is judged in this order (mT5 sentinels ``<extra_id_N>`` removed first):
+    1. undetermined when nothing is left, or it is degenerate (``is_degenerate``);
+    2. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
+       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever fastText says;
+       digits, punctuation and symbols belong to no script, and a text of only those is
+       undetermined (``xlsearch.scripts.in_language_script``);
+    3. otherwise fastText's lid.176 decides: wrong language when its top label is another
+       language with probability >= ``min_confidence``, right when it is ``lang``, else undetermined.
+
     Returns shares in [0, 1]:
     - ``empty_rate``: blank outputs, over all outputs;
-    - ``rudiment_rate``: outputs holding an mT5 sentinel ``<extra_id_N>``, over all outputs;
-    - ``wrong_language_rate``: non-empty outputs confidently identified (top lid.176 probability
-      >= ``min_confidence``) as another language, over non-empty outputs (0.0 if there are none);
-    - ``undetermined_rate``: non-empty outputs that are blank once sentinels are removed,
-      degenerate (``is_degenerate``) or below ``min_confidence``, over non-empty outputs;
-    and ``language_counts`` (lid.176 label -> count over confidently identified outputs) and ``n``.
+    - ``rudiment_rate``: outputs holding an mT5 sentinel, over all outputs;
+    - ``wrong_language_rate``: outputs wrong by script or by fastText, over non-empty outputs
+      (0.0 if there are none);
+    - ``wrong_script_rate``: the part of it decided by script alone, over non-empty outputs;
+    - ``undetermined_rate``: non-empty outputs neither right nor wrong, over non-empty outputs;
+    and ``language_counts`` (lid.176 label -> count of the outputs fastText decided) and ``n``.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of outputs, not a single str")
@@ -398,19 +410,23 @@ def generation_language_rates(
 
     non_empty = [text for text in texts if text.strip()]
     rudiments = sum(1 for text in texts if _SENTINEL_RE.search(text))
-    # Sentinels are mT5's pre-training rudiments, not language: identify what surrounds them.
+    # Sentinels are mT5's pre-training rudiments, not language: judge what surrounds them.
     stripped = [" ".join(_SENTINEL_RE.sub(" ", text).split()) for text in non_empty]
-    readable = [text for text in stripped if text and not is_degenerate(text)]
+    readable = [nfkc(text) for text in stripped if text and not is_degenerate(text)]
+    in_script = [in_language_script(text, lang) if language_scripts(lang) else True for text in readable]
+    n_wrong_script = sum(1 for verdict in in_script if verdict is False)
+    to_identify = [text for text, verdict in zip(readable, in_script) if verdict]
     language_counts: Counter[str] = Counter(
-        label for label, prob in identifier.identify(readable) if label is not None and prob >= min_confidence
+        label for label, prob in identifier.identify(to_identify) if label is not None and prob >= min_confidence
     )
-    n_confident = sum(language_counts.values())
-    n_wrong = n_confident - language_counts.get(target, 0)
+    n_wrong = n_wrong_script + sum(language_counts.values()) - language_counts.get(target, 0)
+    n_decided = n_wrong_script + sum(language_counts.values())
     n_non_empty = len(non_empty)
     return {
         "wrong_language_rate": n_wrong / n_non_empty if n_non_empty else 0.0,
+        "wrong_script_rate": n_wrong_script / n_non_empty if n_non_empty else 0.0,
         "empty_rate": (len(texts) - n_non_empty) / len(texts),
-        "undetermined_rate": (n_non_empty - n_confident) / n_non_empty if n_non_empty else 0.0,
+        "undetermined_rate": (n_non_empty - n_decided) / n_non_empty if n_non_empty else 0.0,
         "rudiment_rate": rudiments / len(texts),
         "language_counts": dict(language_counts),
         "n": len(texts),
@@ -418,7 +434,7 @@ def generation_language_rates(
 
 
 def wrong_language_rate(texts: Sequence[str], lang: str, **kwargs) -> float:
-    """Share of non-empty ``texts`` confidently identified as a language other than ``lang``, in [0, 1]."""
+    """Share of non-empty ``texts`` in another script or confidently identified as another language, in [0, 1]."""
     return generation_language_rates(texts, lang, **kwargs)["wrong_language_rate"]
 
 
@@ -456,6 +472,9 @@ def qa_wrong_language_rates(
     min_confidence: float = 0.5,
 ) -> dict:
     """``generation_language_rates`` over the predictions that ``qa_language_mask`` keeps, plus ``n_kept``.
+
+    The filter looks at the reference answers only: a kept example's prediction in another script
+    is wrong language by script whatever its length (an English name for a Thai question).
 
     Raises ValueError when no example is kept: a rate over nothing would read as 0% wrong.
     """
