@@ -1,5 +1,16 @@
-"""Evaluation metrics for zero-shot cross-lingual transfer: ROUGE, SQuAD-style QA F1/EM and
-the language-of-output rates (how often a model answers in the wrong language).
+"""Evaluation metrics for zero-shot cross-lingual transfer: ROUGE, QA F1/EM and the
+language-of-output rates (how often a model answers in the wrong language).
+
+Each metric follows the field's reference scorer for the language (see the README's Metrics):
+- ROUGE: English as Google's rouge-score tokenizes it; every other language as XL-Sum's
+  multilingual scorer does (csebuetnlp/xl-sum ``multilingual_rouge_scoring``): Thai words by
+  pythainlp, Burmese syllables, other scripts by its default path (letters of every script,
+  letter/number runs split, CJK ideographs one by one); Japanese kana split like ideographs.
+- QA: SQuAD v1.1's official script for English; the official MLQA script for ar, de, es, hi,
+  vi, zh; the same rules extended to the other languages (NFKC, Turkish i, Romanian s/t with
+  comma, words of unspaced scripts by a segmenter, whole-word articles).
+- Language rates: an output in letters the target language is not written in is wrong language;
+  otherwise fastText's lid.176 decides, when it is confident.
 
 All functions are pure: the same inputs give the same figures. Language id uses the
 ``identifier`` passed in, or the process-wide one from ``xlsearch.langid.get_identifier()``.
@@ -8,58 +19,55 @@ Scales: ``rouge_scores`` and ``qa_scores`` return 0-100; the language rates retu
 """
 from __future__ import annotations
 
-import bisect
+import functools
 import re
 import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+import regex
 from rouge_score import rouge_scorer
+from rouge_score.tokenizers import DefaultTokenizer
 
 from xlsearch.langid import LanguageIdentifier, get_identifier
 from xlsearch.languages import fasttext_label, get_language
+from xlsearch.scripts import (
+    burmese_syllables,
+    has_unspaced,
+    in_language_script,
+    language_scripts,
+    nfkc,
+    segment_unspaced,
+    thai_words,
+)
 
 Reference = str | Sequence[str]
 
-# ---------------------------------------------------------------------------------------------
-# Scripts written without spaces between words. Their characters are scored one by one: without
-# that, a whole Chinese sentence is one "word" and a summary with one wrong character scores 0.
-# ---------------------------------------------------------------------------------------------
-_UNSEGMENTED_RANGES = (
-    (0x0E00, 0x0E7F),  # Thai
-    (0x0E80, 0x0EFF),  # Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x19E0, 0x19FF),  # Khmer symbols
-    (0x3005, 0x3007),  # 々 〆 〇
-    (0x3040, 0x309F),  # Hiragana
-    (0x30A0, 0x30FF),  # Katakana
-    (0x31F0, 0x31FF),  # Katakana phonetic extensions
-    (0x3400, 0x4DBF),  # CJK ideographs, extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xA9E0, 0xA9FF),  # Myanmar extended-B
-    (0xAA60, 0xAA7F),  # Myanmar extended-A
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFF66, 0xFF9F),  # half-width katakana (QA text is not NFKC-normalised)
-    (0x20000, 0x3134F),  # CJK ideographs, extensions B-H and compatibility supplement
-)
-_RANGE_STARTS = [lo for lo, _ in _UNSEGMENTED_RANGES]
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 
+def _is_punctuation(ch: str) -> bool:
+    """MLQA's PUNCT: every Unicode P* character and string.punctuation (which holds symbols,
+    $ + < = > ^ ` | ~, that Unicode files under S*)."""
+    return ch in _ASCII_PUNCTUATION or unicodedata.category(ch).startswith("P")
+
+
+# ---------------------------------------------------------------------------------------------
+# A language-agnostic tokenizer, for telling degenerate output from text (``is_degenerate``).
+# ---------------------------------------------------------------------------------------------
 def is_unsegmented_char(ch: str) -> bool:
-    """True for a character of a script written without spaces (CJK, kana, Thai, Lao, Khmer, Myanmar)."""
-    i = bisect.bisect_right(_RANGE_STARTS, ord(ch)) - 1
-    return i >= 0 and ord(ch) <= _UNSEGMENTED_RANGES[i][1]
+    """True for a character of a script written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar)."""
+    return has_unspaced(ch)
 
 
 def multilingual_tokenize(text: str) -> list[str]:
-    """Words for ROUGE in any language: NFKC, lowercase, runs of letters/digits/combining marks,
-    and each character of an unsegmented script as its own token.
+    """Language-agnostic words: NFKC, lowercase, runs of letters/digits/combining marks, and each
+    character of an unsegmented script as its own token. ``is_degenerate`` counts these; scoring
+    uses the per-language ``rouge_tokenize`` and ``answer_tokens``.
 
-    Combining marks (Unicode M*) stay inside words because Indic vowel signs are marks: splitting
-    on them would cut Tamil or Hindi words into pieces. On ASCII text the tokens equal
-    rouge_score's default tokenizer without stemming (runs of [a-z0-9]).
+    Combining marks (Unicode M*) stay inside words because Indic vowel signs are marks. On ASCII
+    text the tokens equal rouge_score's default tokenizer without stemming (runs of [a-z0-9]).
     """
     tokens: list[str] = []
     word: list[str] = []
@@ -79,15 +87,106 @@ def multilingual_tokenize(text: str) -> list[str]:
     return tokens
 
 
-class _MultilingualTokenizer:
+# ---------------------------------------------------------------------------------------------
+# ROUGE tokenization, per language, as the reference scorers do it.
+# ---------------------------------------------------------------------------------------------
+_ROUGE_SCORE_TOKENIZER = DefaultTokenizer(use_stemmer=False)
+
+
+def _xlsum_punctuation(ch: str) -> bool:
+    # XL-Sum tokenizers._is_punctuation: every non-alphanumeric printable ASCII character, and P*.
+    cp = ord(ch)
+    return 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or unicodedata.category(ch)[0] == "P"
+
+
+def _xlsum_words(text: str) -> list[str]:
+    """XL-Sum's BasicTokenizer: drop NUL, U+FFFD and control/format characters (C*, but tabs and
+    newlines are spaces), split on whitespace and on punctuation, which goes."""
+    out = []
+    for ch in text:
+        if ch in " \t\n\r" or unicodedata.category(ch) == "Zs" or _xlsum_punctuation(ch):
+            out.append(" ")
+        elif ch != "\0" and ch != "\ufffd" and unicodedata.category(ch)[0] != "C":
+            out.append(ch)
+    return "".join(out).split()
+
+
+def _is_xlsum_cjk(ch: str) -> bool:
+    # XL-Sum BasicTokenizer._is_chinese_char: the CJK ideograph blocks it names, so that Chinese
+    # text scores as XL-Sum's default path scores it.
+    cp = ord(ch)
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+
+
+def _pretokenize(words: list[str]) -> list[str]:
+    """XL-Sum's default path after sanitizing: OpenNMT's aggressive tokenizer (runs of letters and
+    runs of numbers are tokens, a change between them splits, every other character (a symbol)
+    is a token alone, combining marks stay with what precedes; a mark opening a word other than
+    the first sticks to pyonmttok's escaped space), then each CJK ideograph alone."""
+    tokens: list[str] = []
+    for index, word in enumerate(words):
+        kind = None
+        for ch in word:
+            category = unicodedata.category(ch)[0]
+            if category == "M" and kind is not None:
+                tokens[-1] += ch
+                continue
+            new_kind = category if category in "LNM" else "O"
+            if new_kind == "M" and index > 0:
+                tokens.append("\uff050020" + ch)
+            elif new_kind == "O" or new_kind != kind:
+                tokens.append("_" if ch == "\u2581" else ch)  # pyonmttok writes its space marker as "_"
+            else:
+                tokens[-1] += ch
+            kind = new_kind
+    return "".join(f" {ch} " if _is_xlsum_cjk(ch) else ch for ch in " ".join(tokens)).split()
+
+
+def rouge_tokenize(text: str, lang: str) -> list[str]:
+    """The tokens ROUGE counts for ``lang``, after NFKC (NFC for Thai and Lao letters):
+
+    - ``en``: rouge-score's own tokenizer (lowercase runs of [a-z0-9]), no stemming;
+    - ``th``: XL-Sum's Thai rule: lowercase, punctuation dropped, pythainlp newmm words, with the
+      spaces between Thai phrases as tokens (XL-Sum keeps pythainlp's whitespace tokens);
+    - ``my``: XL-Sum's Burmese rule: syllables (``xlsearch.scripts.burmese_syllables``);
+    - every other language: XL-Sum's default path: lowercase, punctuation dropped, letters of
+      every script kept, runs of letters and of digits split apart, each symbol and each CJK
+      ideograph a token; for ``ja`` kana are split like ideographs too, and for languages in Lao
+      or Khmer script their words come from LaoNLP or khmer-nltk.
+    """
+    text = nfkc(text)
+    if lang == "en":
+        return _ROUGE_SCORE_TOKENIZER.tokenize(text)
+    words = _xlsum_words(text.lower().strip())
+    if lang == "th":
+        tokens = thai_words(" ".join(words), keep_whitespace=True)
+    elif lang == "my":
+        tokens = burmese_syllables(" ".join(words))
+    else:
+        tokens = _pretokenize(words)
+        if lang == "ja" or {"Laoo", "Khmr"} & set(language_scripts(lang)):
+            tokens = [piece for token in tokens
+                      for piece in (segment_unspaced(token) if has_unspaced(token) else [token])]
+    return [token for token in tokens if token]
+
+
+class _LanguageTokenizer:
     """The object rouge_score's RougeScorer wants: anything with ``tokenize(text)``."""
 
+    def __init__(self, lang: str):
+        self.lang = lang
+
     def tokenize(self, text: str) -> list[str]:
-        return multilingual_tokenize(text)
+        return rouge_tokenize(text, self.lang)
 
 
 _ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
-_ROUGE_SCORER = rouge_scorer.RougeScorer(list(_ROUGE_TYPES), tokenizer=_MultilingualTokenizer())
+
+
+@functools.lru_cache(maxsize=None)
+def _rouge_scorer(lang: str) -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(list(_ROUGE_TYPES), tokenizer=_LanguageTokenizer(lang))
 
 
 def _check_corpus(predictions: Sequence[str], references: Sequence[Reference], lang: str) -> None:
@@ -113,28 +212,38 @@ def rouge_scores(predictions: Sequence[str], references: Sequence[Reference], la
     """Corpus ROUGE-1/2/L F-measure, 0-100: the mean over examples of each example's F-measure.
 
     A reference may be one string or a list of strings; each example takes its best reference
-    (per ROUGE type, as rouge_score's ``score_multi`` does). The tokenizer works for every
-    language (see ``multilingual_tokenize``); ``lang`` is checked against the language table.
+    (per ROUGE type, as rouge_score's ``score_multi`` does). Tokens per language: ``rouge_tokenize``.
+    No stemming in any language (XL-Sum's scorer stems with Snowball and language stemmers when
+    asked to; the figures here are its unstemmed ones).
     """
     _check_corpus(predictions, references, lang)
+    scorer = _rouge_scorer(lang)
     totals = dict.fromkeys(_ROUGE_TYPES, 0.0)
     for i, (prediction, reference) in enumerate(zip(predictions, references)):
-        scores = _ROUGE_SCORER.score_multi(_answers(reference, i), prediction)
+        scores = scorer.score_multi(_answers(reference, i), prediction)
         for rouge_type in _ROUGE_TYPES:
             totals[rouge_type] += scores[rouge_type].fmeasure
     return {rouge_type: 100.0 * total / len(predictions) for rouge_type, total in totals.items()}
 
 
 # ---------------------------------------------------------------------------------------------
-# Extractive QA: SQuAD v1.1 for English, MLQA-style normalisation for other languages.
+# Extractive QA: SQuAD v1.1 for English, the MLQA script for its languages, extended to the others.
 # ---------------------------------------------------------------------------------------------
-# Whole-word articles removed before comparing answers. Elided forms (French/Italian/Catalan l')
-# are not listed: punctuation is removed first, as in SQuAD and MLQA, so "l'homme" is one word.
-# Arabic's "ال" is a prefix, not a word, and stays (removing it mid-word would corrupt answers).
-ARTICLES: dict[str, tuple[str, ...]] = {
-    "en": ("a", "an", "the"),
-    "de": ("der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "eines", "einer"),
-    "es": ("el", "la", "los", "las", "un", "una", "unos", "unas"),
+# The official MLQA script's remove_articles (facebookresearch/MLQA mlqa_evaluation_v1.py); Arabic
+# there replaces every "ال" with a space, Hindi and Chinese remove nothing.
+_MLQA_ARTICLE_RES = {
+    "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
+    "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
+    "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
+}
+MLQA_LANGUAGES = frozenset({"ar", "de", "es", "hi", "vi", "zh"})  # plus en, scored by SQuAD v1.1's script
+_SQUAD_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_MLQA_HAN = re.compile(r"([\u4e00-\u9fa5])")  # mixed_segmentation's ideograph range
+
+# Whole-word articles of languages outside MLQA, removed as tokens (never inside a word).
+# Elided forms (French/Italian/Catalan l') are not listed: punctuation goes first, so "l'homme"
+# is one word, as SQuAD and MLQA treat it.
+ARTICLES: dict[str, frozenset[str]] = {lang: frozenset(words) for lang, words in {
     "fr": ("le", "la", "les", "un", "une", "des"),
     "it": ("il", "lo", "la", "i", "gli", "le", "un", "uno", "una"),
     "pt": ("o", "a", "os", "as", "um", "uma", "uns", "umas"),
@@ -143,54 +252,68 @@ ARTICLES: dict[str, tuple[str, ...]] = {
            "ένας", "μια", "μία", "ένα", "ενός", "μιας", "έναν"),
     "ca": ("el", "la", "els", "les", "un", "una", "uns", "unes"),
     "nl": ("de", "het", "een"),
-}
-_ARTICLE_RES = {lang: re.compile(rf"\b({'|'.join(words)})\b") for lang, words in ARTICLES.items()}
-_ASCII_PUNCTUATION = frozenset(string.punctuation)
+}.items()}
+TURKIC_I = frozenset({"tr", "az"})  # I/ı and İ/i are two letters, cased in pairs
+_ROMANIAN_COMMA = str.maketrans({"ş": "ș", "ţ": "ț"})  # cedilla forms, as old fonts wrote them
 
 
 def _squad_normalize(text: str) -> str:
     # Exactly the official SQuAD v1.1 evaluate script, so English figures match it.
     text = "".join(ch for ch in text.lower() if ch not in _ASCII_PUNCTUATION)
-    text = _ARTICLE_RES["en"].sub(" ", text)
+    text = _SQUAD_ARTICLES.sub(" ", text)
     return " ".join(text.split())
 
 
-def _is_punctuation(ch: str) -> bool:
-    # string.punctuation holds symbols ($ + < = > ^ ` | ~) that Unicode files under S*, not P*.
-    return ch in _ASCII_PUNCTUATION or unicodedata.category(ch).startswith("P")
+def _mlqa_normalize(text: str, lang: str) -> str:
+    # Exactly the official MLQA script's normalize_answer: lower, punctuation, articles, whitespace
+    # (Chinese: each ideograph of U+4E00..U+9FA5 a token of its own).
+    text = "".join(ch for ch in text.lower() if not _is_punctuation(ch))
+    if lang in _MLQA_ARTICLE_RES:
+        text = _MLQA_ARTICLE_RES[lang].sub(" ", text)
+    elif lang == "ar":
+        text = text.replace("ال", " ")
+    if lang == "zh":
+        text = _MLQA_HAN.sub(r" \1 ", text)
+    return " ".join(text.split())
+
+
+def _extended_tokens(text: str, lang: str) -> list[str]:
+    if lang in TURKIC_I:
+        text = text.replace("I", "ı").replace("İ", "i")
+    text = text.lower()
+    if lang == "ro":
+        text = text.translate(_ROMANIAN_COMMA)
+    text = "".join(ch for ch in text if not _is_punctuation(ch))
+    tokens = [piece for word in text.split()
+              for piece in (segment_unspaced(word) if has_unspaced(word) else [word])]
+    articles = ARTICLES.get(lang, frozenset())
+    return [token for token in tokens if token not in articles]
 
 
 def normalize_answer(text: str, lang: str) -> str:
-    """An answer as QA scoring compares it: SQuAD v1.1 for ``en``; otherwise lowercase, drop
-    Unicode and ASCII punctuation, drop the language's whole-word articles, collapse whitespace."""
+    """An answer as QA scoring compares it, tokens joined by single spaces. First NFKC (NFC for
+    Thai and Lao letters), then:
+
+    - ``en``: the official SQuAD v1.1 script (lowercase, ASCII punctuation, a/an/the);
+    - ``ar de es hi vi zh``: the official MLQA script (lowercase, Unicode punctuation, its
+      per-language articles and stop words, whitespace tokens; Chinese ideographs one by one);
+    - every other language, the same rules extended: Turkish and Azerbaijani case I/ı and İ/i
+      in pairs, Romanian ş/ţ (cedilla) are ș/ț (comma), lowercase, Unicode punctuation goes,
+      whitespace tokens with unspaced scripts segmented (``xlsearch.scripts.segment_unspaced``:
+      Han and kana by character, Thai, Lao, Khmer by word, Burmese by syllable), then the
+      language's articles (``ARTICLES``) removed as whole tokens.
+    """
+    text = nfkc(text)
     if lang == "en":
         return _squad_normalize(text)
-    text = "".join(ch for ch in text.lower() if not _is_punctuation(ch))
-    if lang in _ARTICLE_RES:
-        text = _ARTICLE_RES[lang].sub(" ", text)
-    return " ".join(text.split())
+    if lang in MLQA_LANGUAGES:
+        return _mlqa_normalize(text, lang)
+    return " ".join(_extended_tokens(text, lang))
 
 
 def answer_tokens(text: str, lang: str) -> list[str]:
-    """The tokens QA F1 counts: whitespace tokens of the normalised answer; outside English,
-    characters of unsegmented scripts are single tokens (so Chinese F1 is character-level)."""
-    words = normalize_answer(text, lang).split()
-    if lang == "en":
-        return words
-    tokens: list[str] = []
-    for word in words:
-        run = ""
-        for ch in word:
-            if is_unsegmented_char(ch):
-                if run:
-                    tokens.append(run)
-                    run = ""
-                tokens.append(ch)
-            else:
-                run += ch
-        if run:
-            tokens.append(run)
-    return tokens
+    """The tokens QA F1 counts: the normalized answer split on spaces."""
+    return normalize_answer(text, lang).split()
 
 
 def _answer_f1(prediction: list[str], reference: list[str]) -> float:
@@ -203,23 +326,17 @@ def _answer_f1(prediction: list[str], reference: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _answer_exact(prediction: str, reference: str, lang: str) -> float:
-    if lang == "en":
-        return float(_squad_normalize(prediction) == _squad_normalize(reference))
-    # Token equality rather than string equality: "北京 大学" and "北京大学" have F1 100, so EM 100 too.
-    return float(answer_tokens(prediction, lang) == answer_tokens(reference, lang))
-
-
 def qa_scores(predictions: Sequence[str], references: Sequence[Reference], lang: str) -> dict[str, float]:
-    """Corpus F1 and exact match, 0-100, as in SQuAD v1.1: per example the best over its accepted
-    answers (one string or a list), then the mean over examples."""
+    """Corpus F1 and exact match, 0-100, as SQuAD v1.1 and MLQA compute them: per example the best
+    over its accepted answers (one string or a list), then the mean over examples. Exact match is
+    equality of the normalized answers (``normalize_answer``), so "北京 大学" matches "北京大学"."""
     _check_corpus(predictions, references, lang)
     f1_total = exact_total = 0.0
     for i, (prediction, reference) in enumerate(zip(predictions, references)):
-        answers = _answers(reference, i)
-        prediction_tokens = answer_tokens(prediction, lang)
-        f1_total += max(_answer_f1(prediction_tokens, answer_tokens(a, lang)) for a in answers)
-        exact_total += max(_answer_exact(prediction, a, lang) for a in answers)
+        normalized = normalize_answer(prediction, lang)
+        golds = [normalize_answer(answer, lang) for answer in _answers(reference, i)]
+        f1_total += max(_answer_f1(normalized.split(), gold.split()) for gold in golds)
+        exact_total += max(float(normalized == gold) for gold in golds)
     return {"f1": 100.0 * f1_total / len(predictions), "exact_match": 100.0 * exact_total / len(predictions)}
 
 
@@ -234,13 +351,13 @@ def is_degenerate(text: str) -> bool:
 
     Rule (on ``multilingual_tokenize`` tokens, NFKC-lowercased):
     - at most 2 distinct letters (``eeeeee``, ``ababab``, ``1999``, ``!!``), unless the text holds a
-      character of an unsegmented script, where one character can be a word (``北京``);
+      letter of an unsegmented script, where one character can be a word (``北京``);
     - or at least 3 tokens of which at most one third are distinct (``the the the``,
       ``北北北``). Note that a sentence repeated three times or more also matches.
     """
     normalized = unicodedata.normalize("NFKC", text).lower()
     letters = {ch for ch in normalized if ch.isalpha()}
-    if len(letters) <= 2 and not any(is_unsegmented_char(ch) for ch in normalized):
+    if len(letters) <= 2 and not any(is_unsegmented_char(ch) for ch in letters):
         return True
     tokens = multilingual_tokenize(normalized)
     return len(tokens) >= 3 and 3 * len(set(tokens)) <= len(tokens)
@@ -264,14 +381,23 @@ def generation_language_rates(
 ) -> dict:
     """How often generated ``texts`` are not in the target language ``lang``.
 
+    Each non-empty output is judged in this order (mT5 sentinels ``<extra_id_N>`` removed first):
+    1. undetermined when nothing is left, or it is degenerate (``is_degenerate``);
+    2. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
+       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever fastText says;
+       digits, punctuation and symbols belong to no script, and a text of only those is
+       undetermined (``xlsearch.scripts.in_language_script``);
+    3. otherwise fastText's lid.176 decides: wrong language when its top label is another
+       language with probability >= ``min_confidence``, right when it is ``lang``, else undetermined.
+
     Returns shares in [0, 1]:
     - ``empty_rate``: blank outputs, over all outputs;
-    - ``rudiment_rate``: outputs holding an mT5 sentinel ``<extra_id_N>``, over all outputs;
-    - ``wrong_language_rate``: non-empty outputs confidently identified (top lid.176 probability
-      >= ``min_confidence``) as another language, over non-empty outputs (0.0 if there are none);
-    - ``undetermined_rate``: non-empty outputs that are blank once sentinels are removed,
-      degenerate (``is_degenerate``) or below ``min_confidence``, over non-empty outputs;
-    and ``language_counts`` (lid.176 label -> count over confidently identified outputs) and ``n``.
+    - ``rudiment_rate``: outputs holding an mT5 sentinel, over all outputs;
+    - ``wrong_language_rate``: outputs wrong by script or by fastText, over non-empty outputs
+      (0.0 if there are none);
+    - ``wrong_script_rate``: the part of it decided by script alone, over non-empty outputs;
+    - ``undetermined_rate``: non-empty outputs neither right nor wrong, over non-empty outputs;
+    and ``language_counts`` (lid.176 label -> count of the outputs fastText decided) and ``n``.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of outputs, not a single str")
@@ -284,19 +410,23 @@ def generation_language_rates(
 
     non_empty = [text for text in texts if text.strip()]
     rudiments = sum(1 for text in texts if _SENTINEL_RE.search(text))
-    # Sentinels are mT5's pre-training rudiments, not language: identify what surrounds them.
+    # Sentinels are mT5's pre-training rudiments, not language: judge what surrounds them.
     stripped = [" ".join(_SENTINEL_RE.sub(" ", text).split()) for text in non_empty]
-    readable = [text for text in stripped if text and not is_degenerate(text)]
+    readable = [nfkc(text) for text in stripped if text and not is_degenerate(text)]
+    in_script = [in_language_script(text, lang) if language_scripts(lang) else True for text in readable]
+    n_wrong_script = sum(1 for verdict in in_script if verdict is False)
+    to_identify = [text for text, verdict in zip(readable, in_script) if verdict]
     language_counts: Counter[str] = Counter(
-        label for label, prob in identifier.identify(readable) if label is not None and prob >= min_confidence
+        label for label, prob in identifier.identify(to_identify) if label is not None and prob >= min_confidence
     )
-    n_confident = sum(language_counts.values())
-    n_wrong = n_confident - language_counts.get(target, 0)
+    n_wrong = n_wrong_script + sum(language_counts.values()) - language_counts.get(target, 0)
+    n_decided = n_wrong_script + sum(language_counts.values())
     n_non_empty = len(non_empty)
     return {
         "wrong_language_rate": n_wrong / n_non_empty if n_non_empty else 0.0,
+        "wrong_script_rate": n_wrong_script / n_non_empty if n_non_empty else 0.0,
         "empty_rate": (len(texts) - n_non_empty) / len(texts),
-        "undetermined_rate": (n_non_empty - n_confident) / n_non_empty if n_non_empty else 0.0,
+        "undetermined_rate": (n_non_empty - n_decided) / n_non_empty if n_non_empty else 0.0,
         "rudiment_rate": rudiments / len(texts),
         "language_counts": dict(language_counts),
         "n": len(texts),
@@ -304,7 +434,7 @@ def generation_language_rates(
 
 
 def wrong_language_rate(texts: Sequence[str], lang: str, **kwargs) -> float:
-    """Share of non-empty ``texts`` confidently identified as a language other than ``lang``, in [0, 1]."""
+    """Share of non-empty ``texts`` in another script or confidently identified as another language, in [0, 1]."""
     return generation_language_rates(texts, lang, **kwargs)["wrong_language_rate"]
 
 
@@ -342,6 +472,9 @@ def qa_wrong_language_rates(
     min_confidence: float = 0.5,
 ) -> dict:
     """``generation_language_rates`` over the predictions that ``qa_language_mask`` keeps, plus ``n_kept``.
+
+    The filter looks at the reference answers only: a kept example's prediction in another script
+    is wrong language by script whatever its length (an English name for a Thai question).
 
     Raises ValueError when no example is kept: a rate over nothing would read as 0% wrong.
     """

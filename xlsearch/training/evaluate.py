@@ -62,9 +62,11 @@ def generate(model, codec: Seq2SeqCodec, examples: Sequence[Example], lang: str,
 def language_rates(task: Task, gens: Generations) -> dict[str, float]:
     """Wrong-language, empty, undetermined and rudiment rates of one language's outputs.
 
-    Empty and rudiment rates count every output. Language id needs a fastText label for the
-    language (NaN otherwise) and, for QA, looks only at the examples whose reference answer is
-    itself identifiably in the language (the study's filter); ``lid_n`` says how many.
+    Empty and rudiment rates count every output. An output is wrong language when its letters
+    are all of scripts the language is not written in, else when fastText confidently names
+    another language (``xlsearch.metrics.generation_language_rates``). The rates need a fastText
+    label for the language (NaN otherwise) and, for QA, look only at the examples whose reference
+    answer is itself identifiably in the language (the study's filter); ``lid_n`` says how many.
     """
     n = len(gens.raw)
     rates = {
