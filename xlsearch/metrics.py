@@ -26,7 +26,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-import regex
 from rouge_score import rouge_scorer
 from rouge_score.tokenizers import DefaultTokenizer
 

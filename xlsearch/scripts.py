@@ -17,6 +17,8 @@ import unicodedata
 
 import regex
 
+from xlsearch.families import NLLB200_TOKENS
+
 # Language (ISO 639-1, or 639-3 where it has none) -> the scripts its text is written in, as
 # Unicode CLDR's language data lists them (unicode.org/cldr, supplemental languageData and
 # likelySubtags), narrowed to the scripts in current use. A language written in two scripts lists
@@ -24,7 +26,8 @@ import regex
 # there finds its row; test_scripts checks that every language of the table has one.
 LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
     **{code: ("Latn",) for code in (
-        "af", "az", "bs", "ca", "ceb", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fil",
+        "af", "az", "bs", "ca", "ceb", "co", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fil", "fy",
+        "haw", "hmn",
         "fr", "ga", "gd", "gl", "ha", "hr", "ht", "hu", "id", "ig", "is", "it", "jv", "ku", "la", "lb",
         "lt", "lv", "mg", "mi", "ms", "mt", "nb", "nl", "nn", "no", "ny", "om", "pcm", "pl", "pt", "rn",
         "ro", "rw", "sk", "sl", "sm", "sn", "so", "sq", "st", "su", "sv", "sw", "tk", "tl", "tr", "vi",
@@ -44,9 +47,21 @@ LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# FLORES-200 script subtags that stand for several Unicode scripts.
+_SCRIPT_SUBTAGS = {"Hans": ("Hani",), "Hant": ("Hani",), "Jpan": ("Hani", "Hira", "Kana"), "Kore": ("Hang", "Hani")}
+
+
 def language_scripts(lang: str) -> tuple[str, ...]:
-    """The scripts ``lang`` is written in; ``()`` for a language this table does not know."""
-    return LANGUAGE_SCRIPTS.get(lang, ())
+    """The scripts ``lang`` is written in: the table above, else the script NLLB-200's language
+    token names (FLORES-200 codes carry an ISO 15924 script: ``ace_Arab``); ``()`` for a
+    language neither knows."""
+    if lang in LANGUAGE_SCRIPTS:
+        return LANGUAGE_SCRIPTS[lang]
+    token = NLLB200_TOKENS.get(lang)
+    if token is None:
+        return ()
+    subtag = token.rpartition("_")[2]
+    return _SCRIPT_SUBTAGS.get(subtag, (subtag,))
 
 
 # Letters and marks of a script, not of Common or Inherited (digits, punctuation, symbols,
