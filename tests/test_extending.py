@@ -87,3 +87,79 @@ def test_the_new_task_has_no_hub_default_so_missing_data_is_named(reverse_task, 
     with pytest.raises(SpecError) as info:
         parse_spec(raw)
     assert info.value.field == "data.de.dev" and "reverse_words hub default has none" in info.value.allowed
+
+
+# --- the other recipes of the README's "Extending" section, each tried once ----------------------
+
+def test_a_method_defined_here_validates_and_trains_what_it_says(tmp_path, monkeypatch):
+    from torch import nn
+
+    from xlsearch.methods import METHODS, AdaptationMethod, Param
+
+    class DecoderOnly(AdaptationMethod):
+        name = "decoder_only"
+        description = "train the decoder only"
+        params = {"unused": Param("int", 1, "an example parameter", low=1)}
+
+        def prepare_model(self, model: nn.Module, family: str, params) -> nn.Module:
+            for name, p in model.named_parameters():
+                p.requires_grad = name.startswith("decoder.")
+            return model
+
+    monkeypatch.setitem(METHODS, "decoder_only", DecoderOnly())  # the one registry line
+    raw = _spec(tmp_path) | {"task": "xlsum", "search": {"algorithm": "grid", "lr": [1e-3],
+                                                        "methods": {"decoder_only": {"unused": [1, 2]}}}}
+    raw["data"] = {"en": {"train": {"builtin": "toy"}, "dev": {"builtin": "toy"}}, "de": {"dev": {"builtin": "toy"}}}
+    spec = parse_spec(raw)
+    from xlsearch.space import planned_trials
+
+    assert planned_trials(spec) == 2
+    with pytest.raises(SpecError, match="an integer >= 1"):
+        parse_spec(raw | {"search": {"lr": [1e-3], "methods": {"decoder_only": {"unused": 0}}}})
+    result = run_trial(spec.model_copy(update={"subsample": spec.subsample.model_copy(update={"dev": 4})}),
+                       TrialParams(lr=1e-3, method="decoder_only"), log=lambda _: None)
+    assert result.status == "completed" and result.rounds_done == 1
+
+
+def test_a_builtin_dataset_defined_here_feeds_a_spec(tmp_path, monkeypatch):
+    from xlsearch.tasks import load_builtin
+    from xlsearch.tasks.builtin import BUILTIN_DATASETS
+
+    def counting(task, lang, split):
+        if task != "xlsum" or lang not in ("en", "de"):
+            raise ValueError(f"builtin dataset 'counting' has no {task}/{lang}")
+        words = {"en": ["one", "two", "three"], "de": ["eins", "zwei", "drei"]}[lang]
+        return [{"id": i, "text": " ".join(words[: i % 3 + 1]), "summary": words[i % 3]} for i in range(12)]
+
+    monkeypatch.setitem(BUILTIN_DATASETS, "counting", counting)  # the one registry line
+    raw = _spec(tmp_path) | {"task": "xlsum"}
+    raw["data"] = {lang: {split: {"builtin": "counting"} for split in ("train", "dev")} for lang in ("en", "de")}
+    assert parse_spec(raw).data["de"]["dev"].builtin == "counting"
+    assert [ex.targets[0] for ex in load_builtin("counting", "xlsum", "de", "train")[:3]] == ["eins", "zwei", "drei"]
+    raw["target_languages"] = ["fr"]
+    raw["data"]["fr"] = {"dev": {"builtin": "counting"}}
+    with pytest.raises(SpecError, match="has no xlsum/fr"):
+        parse_spec(raw)
+
+
+def test_a_named_model_is_one_registry_line(monkeypatch):
+    from xlsearch.models import NAMED_MODELS, ModelRef, resolve_model
+
+    monkeypatch.setitem(NAMED_MODELS, "mt5-small-local", lambda name: ModelRef(name, "hub", "mt5", "google/mt5-small"))
+    ref = resolve_model("mt5-small-local")
+    assert (ref.kind, ref.family, ref.location) == ("hub", "mt5", "google/mt5-small")
+
+
+def test_a_selection_rule_is_one_function_and_one_line(monkeypatch):
+    import pandas as pd
+
+    from xlsearch.selection import SELECTION_RULES, best_of, select_all
+
+    def lowest_lr(rows, setting):
+        return best_of(rows, -rows["lr"], setting)
+
+    monkeypatch.setitem(SELECTION_RULES, "lowest_lr", lowest_lr)  # the one registry line
+    rows = pd.DataFrame({"trial_id": ["a", "b"], "lr": [1e-3, 1e-5], "diverged": [0, 0],
+                         "source_dev/f1": [50.0, 10.0], "target/de/f1": [5.0, 9.0]})
+    choices = select_all(rows, "source_dev/f1", "f1", ["de"], threshold=0.2)
+    assert choices["source_dev"].trial_id == "a" and choices["lowest_lr"].trial_id == "b"
