@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from xlsearch import keys
 from xlsearch.space import OptunaSpace, grid_configs, planned_trials
 from xlsearch.spec import SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
@@ -141,7 +142,7 @@ def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Cal
     if not labels:
         return
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_intermediate_task)
-    for label, trained in zip(labels, ray.get([task.remote(spec.model_dump(), spec.base_dir, l) for l in labels])):
+    for label, trained in zip(labels, ray.get([task.remote(spec.model_dump(), spec.base_dir, name) for name in labels])):
         log(f"intermediate tuning '{label}': {'trained' if trained else 'found in cache'}")
 
 
@@ -181,7 +182,7 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
                    else optuna.samplers.RandomSampler(seed=spec.search.seed))
         search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
     if spec.scheduler.type == "asha":
-        scheduler = ASHAScheduler(time_attr="round", metric=objective, mode="max", max_t=spec.training.rounds,
+        scheduler = ASHAScheduler(time_attr=keys.ROUND, metric=objective, mode="max", max_t=spec.training.rounds,
                                   grace_period=spec.scheduler.grace_period,
                                   reduction_factor=spec.scheduler.reduction_factor)
     else:
