@@ -69,14 +69,14 @@ BAD = [
     (("search.lr", {"low": -1e-5, "high": 1e-3}), "search.lr.low", "-1e-05", "> 0"),
     (("search.lr", {"low": 0, "high": 1e-3}), "search.lr.low", "0.0", "> 0"),
     (("search.lr", {"low": 1e-2, "high": 1e-3}), "search.lr.low", "0.01", "<= search.lr.high"),
-    (("search.lr", [1e-4, -3e-4]), "search.lr.1", "-0.0003", "> 0"),
+    (("search.lr", [1e-4, -3e-4]), "search.lr[1]", "-0.0003", "> 0"),
     (("search.methods", {"lora": {}}), "search.methods", "'lora'", "known: full, prompt_tuning"),
     (("search.methods", {"adapters": {"rank": 0}}), "search.methods.adapters.rank", "0", "an integer >= 1"),
     (("search.methods", {"adapters": {"size": 4}}), "search.methods.adapters.size", "4", "known: rank"),
     (("search.methods", {"mix_target": {"mix_ratio": 1.5}}), "search.methods.mix_target.mix_ratio", "1.5", "<= 1"),
     (("search.methods", {"multi_source": {"source_languages": ["en", "xx"]}}),
      "search.methods.multi_source.source_languages", "'xx'", "supported ISO 639-1 codes"),
-    (("target_languages", ["de", "klingon"]), "target_languages.1", "'klingon'", "supported ISO 639-1 codes"),
+    (("target_languages", ["de", "klingon"]), "target_languages[1]", "'klingon'", "supported ISO 639-1 codes"),
     (("task", "xnli"), "task", "'xnli'", "'xlsum' or 'xquad'"),
     (("model", "mt6-base"), "model", "'mt6-base'", "registry name"),
     (("training.rounds", "many"), "training.rounds", "'many'", "integer"),
@@ -116,7 +116,7 @@ def test_language_without_model_token_is_refused():
     # Greek has no mBART-50 language token.
     with pytest.raises(SpecError) as info:
         parse_spec(with_change("model", "tiny-mbart") | {"target_languages": ["el"]})
-    assert info.value.field == "target_languages.0"
+    assert info.value.field == "target_languages[0]"
     assert "mbart supports:" in info.value.allowed
 
 
