@@ -140,10 +140,23 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 
 
 def test_console_script_validates_every_shipped_spec():
-    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", *map(str, SPECS)],
+    # --no-data: three shipped specs read the hub, which tests cannot reach (see test_datacheck.py).
+    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", "--no-data", *map(str, SPECS)],
                          capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count(": ok (") == len(SPECS)
+
+
+def test_console_script_reads_the_data_of_every_shipped_spec():
+    """Without --no-data the data is read too: builtin data is counted, and offline each hub
+    spec gives one line saying the hub cannot be reached."""
+    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", *map(str, SPECS)],
+                         capture_output=True, text=True, cwd=REPO)
+    local = [p for p in SPECS if p.name in ("demo.yaml", "lab.yaml")]
+    assert out.returncode == 2
+    assert out.stdout.count(": ok (") == len(local) and out.stdout.count("  examples: ") == len(local)
+    errors = out.stderr.strip().splitlines()
+    assert len(errors) == len(SPECS) - len(local) and all("cannot be reached" in line for line in errors), out.stderr
 
 
 def test_builtin_data_without_the_language_is_refused():
