@@ -62,7 +62,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.trainable import trial_config
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, best_result, build_tuner, estimate_sweep, init_ray,
-                                      placement, prepare_intermediate_tuning, write_summary)
+                                      input_error, placement, prepare_intermediate_tuning, write_summary)
     from xlsearch.tracking import SweepTracker
     from xlsearch.training.loop import objective_name
 
@@ -103,8 +103,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         for result in results:
             config = trial_config(result.config)
             metrics = {k: v for k, v in (result.metrics or {}).items() if k != "samples_json"}
+            bad_input = input_error(result.error)  # a spec or data error: its one line, not Ray's traceback
             trials.append({"trial_id": metrics.get("trial_id"), "config": config, "metrics": metrics,
-                           "error": str(result.error) if result.error else None})
+                           "error": str(bad_input or result.error) if result.error else None,
+                           "bad_input": bad_input})
         best = best_result(trials, objective)
         summary = {
             "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,
@@ -116,6 +118,9 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         }
         tracker.end_sweep("FINISHED", {"config": best["config"], objective: best["metrics"][objective]} if best else None)
         write_summary(sweep_dir, summary)
+        bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
+        if best is None and bad_inputs:  # every trial failed, on input: the user gets that one line
+            raise bad_inputs[0]
         return summary
     except BudgetExceeded:
         if created_dir:
