@@ -40,7 +40,7 @@ def test_validate_prints_the_counts(tmp_path, capsys):
 def test_validate_counts_builtin_data_of_the_demo(capsys):
     assert main(["validate", str(REPO / "search_spaces" / "demo.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "examples: en train 400, dev 400; de dev 400, unlabeled 400;" in out
+    assert "examples: en train 400, dev 400 (uses 32); de dev 400 (uses 32), unlabeled 400 (uses 200);" in out
 
 
 def test_mix_target_needs_readable_unlabeled_text(tmp_path):

@@ -50,7 +50,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if counts is not None:
             from xlsearch.datacheck import format_counts
 
-            print(f"  examples: {format_counts(counts)}")
+            print(f"  examples: {format_counts(counts, spec)}")
     return status
 
 

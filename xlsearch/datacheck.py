@@ -48,12 +48,15 @@ def check_data(spec: SweepSpec) -> list[SplitCount]:
     return counts
 
 
-def format_counts(counts: list[SplitCount]) -> str:
-    """``en train 245, dev 81; de dev 59`` (``?`` for a hub split of unknown size)."""
+def format_counts(counts: list[SplitCount], spec: SweepSpec | None = None) -> str:
+    """``en train 245, dev 400 (uses 200); de dev 59``: the examples in each source (``?`` for a
+    hub split of unknown size), and how many trials use where ``spec.subsample`` takes fewer."""
     by_lang: dict[str, list[str]] = {}
     for c in counts:
         n = "?" if c.examples is None else str(c.examples)
-        by_lang.setdefault(c.lang, []).append(f"{c.role} {n}")
+        limit = getattr(spec.subsample, c.role, None) if spec is not None else None
+        used = f" (uses {limit})" if limit is not None and (c.examples is None or limit < c.examples) else ""
+        by_lang.setdefault(c.lang, []).append(f"{c.role} {n}{used}")
     return "; ".join(f"{lang} {', '.join(parts)}" for lang, parts in by_lang.items())
 
 
