@@ -237,7 +237,7 @@ DATA_CASES = [
     Case("qa-not-utf8", ("data.de.dev.path", "UTF-8"), files={"de.json": XQUAD_DE.encode("latin-1", "replace")[:100] + b"\xe9\xff"},
          data=True),
     Case("qa-deeply-nested", ("data.de.dev.path", "nested"), files={"de.json": "[" * 100_000 + "]" * 100_000}, data=True),
-    Case("qa-folder", ("data.de.dev.path", "folder"), change={"data.de.dev": {"path": "folder"}},
+    Case("qa-folder", ("data.de.dev.path", "a folder, not a file"), change={"data.de.dev": {"path": "folder"}},
          files={"folder/x": "1"}, data=True),
     Case("qa-train-bad", ("data.en.train.path", "en_train.json", "empty"), files={"en_train.json": ""}, data=True),
     # --- JSON Lines (xlsum)
