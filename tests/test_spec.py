@@ -69,14 +69,14 @@ BAD = [
     (("search.lr", {"low": -1e-5, "high": 1e-3}), "search.lr.low", "-1e-05", "> 0"),
     (("search.lr", {"low": 0, "high": 1e-3}), "search.lr.low", "0.0", "> 0"),
     (("search.lr", {"low": 1e-2, "high": 1e-3}), "search.lr.low", "0.01", "<= search.lr.high"),
-    (("search.lr", [1e-4, -3e-4]), "search.lr.1", "-0.0003", "> 0"),
+    (("search.lr", [1e-4, -3e-4]), "search.lr[1]", "-0.0003", "> 0"),
     (("search.methods", {"lora": {}}), "search.methods", "'lora'", "known: full, prompt_tuning"),
     (("search.methods", {"adapters": {"rank": 0}}), "search.methods.adapters.rank", "0", "an integer >= 1"),
     (("search.methods", {"adapters": {"size": 4}}), "search.methods.adapters.size", "4", "known: rank"),
     (("search.methods", {"mix_target": {"mix_ratio": 1.5}}), "search.methods.mix_target.mix_ratio", "1.5", "<= 1"),
     (("search.methods", {"multi_source": {"source_languages": ["en", "xx"]}}),
      "search.methods.multi_source.source_languages", "'xx'", "supported ISO 639-1 codes"),
-    (("target_languages", ["de", "klingon"]), "target_languages.1", "'klingon'", "supported ISO 639-1 codes"),
+    (("target_languages", ["de", "klingon"]), "target_languages[1]", "'klingon'", "supported ISO 639-1 codes"),
     (("task", "xnli"), "task", "'xnli'", "'xlsum' or 'xquad'"),
     (("model", "mt6-base"), "model", "'mt6-base'", "registry name"),
     (("training.rounds", "many"), "training.rounds", "'many'", "integer"),
@@ -116,7 +116,7 @@ def test_language_without_model_token_is_refused():
     # Greek has no mBART-50 language token.
     with pytest.raises(SpecError) as info:
         parse_spec(with_change("model", "tiny-mbart") | {"target_languages": ["el"]})
-    assert info.value.field == "target_languages.0"
+    assert info.value.field == "target_languages[0]"
     assert "mbart supports:" in info.value.allowed
 
 
@@ -140,10 +140,23 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 
 
 def test_console_script_validates_every_shipped_spec():
-    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", *map(str, SPECS)],
+    # --no-data: three shipped specs read the hub, which tests cannot reach (see test_datacheck.py).
+    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", "--no-data", *map(str, SPECS)],
                          capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count(": ok (") == len(SPECS)
+
+
+def test_console_script_reads_the_data_of_every_shipped_spec():
+    """Without --no-data the data is read too: builtin data is counted, and offline each hub
+    spec gives one line saying the hub cannot be reached."""
+    out = subprocess.run([sys.executable, "-m", "xlsearch", "validate", *map(str, SPECS)],
+                         capture_output=True, text=True, cwd=REPO)
+    local = [p for p in SPECS if p.name in ("demo.yaml", "lab.yaml")]
+    assert out.returncode == 2
+    assert out.stdout.count(": ok (") == len(local) and out.stdout.count("  examples: ") == len(local)
+    errors = out.stderr.strip().splitlines()
+    assert len(errors) == len(SPECS) - len(local) and all("cannot be reached" in line for line in errors), out.stderr
 
 
 def test_builtin_data_without_the_language_is_refused():

@@ -33,7 +33,10 @@ def parse_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = Non
 
 
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read, parse and check a spec file. Raises :class:`SpecError` (also for I/O problems)."""
+    """Read, parse and check a spec file. Raises :class:`SpecError` (also for I/O problems).
+
+    The data it names is read by :func:`xlsearch.datacheck.check_data`, which the commands call
+    before any compute."""
     raw = read_spec_file(path)
     return parse_spec(raw, base_dir=Path(path).resolve().parent, source=str(path))
 
@@ -46,6 +49,10 @@ def check_spec(spec: SweepSpec) -> None:
         family = get_family(resolve_model(spec.model).family)
     except ModelError as err:
         raise SpecError("model", spec.model, str(err)) from None
+    except (OSError, ValueError) as err:  # a name no file system takes (too long, a NUL byte), a bad config.json
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise SpecError("model", spec.model, "not a registry name, a hub id (org/name) or a readable model "
+                        f"directory ({detail[:100]})") from None
 
     _check_languages(spec, family)
     _check_lr(spec.search.lr)
@@ -56,6 +63,39 @@ def check_spec(spec: SweepSpec) -> None:
     if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
         raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
                         f"must be <= training.rounds ({spec.training.rounds})")
+    check_storage(spec)
+
+
+def check_storage(spec: SweepSpec) -> None:
+    """The sweep folder (``storage/name``) can be a folder: nothing on its way is a file. Creates
+    nothing. Raises :class:`SpecError`."""
+    storage = Path(spec.storage).expanduser()
+    for path in (storage / spec.name, storage, *storage.parents):
+        kind = _path_kind(path)
+        if kind == "folder":
+            return
+        if kind in ("file", "special"):
+            what = "is a file" if path == storage else f"cannot be made: {path} is a file"
+            if path == storage / spec.name:
+                what = f"holds a file {spec.name} where the sweep folder goes"
+            raise SpecError("storage", spec.storage, f"{what}; storage is the folder that holds sweep folders")
+        if kind == "bad":
+            raise SpecError("storage", spec.storage, "not a path this machine can use (too long or a NUL byte)")
+
+
+def _path_kind(path: Path) -> str:
+    """'folder', 'file' (a regular one), 'special' (a device, a pipe...), 'absent' or 'bad' (a
+    name no file system takes), without raising."""
+    if "\0" in str(path):
+        return "bad"  # pathlib answers False for these: the file system takes no such name
+    try:
+        if path.is_dir():
+            return "folder"
+        if path.is_file():
+            return "file"
+        return "special" if path.exists() else "absent"
+    except (OSError, ValueError):
+        return "bad"
 
 
 def _one_of(names: list[str]) -> str:
@@ -79,7 +119,13 @@ def _check_languages(spec: SweepSpec, family: ModelFamily) -> None:
         raise SpecError("target_languages", [], "at least one target language")
     for group in ("source_languages", "target_languages"):
         for i, code in enumerate(getattr(spec, group)):
-            _check_language(f"{group}.{i}", code, family)
+            _check_language(f"{group}[{i}]", code, family)
+            if code in getattr(spec, group)[:i]:
+                raise SpecError(f"{group}[{i}]", code, "duplicate language; give each once")
+    for i, code in enumerate(spec.target_languages):
+        if code in spec.source_languages:
+            raise SpecError(f"target_languages[{i}]", code,
+                            "also a source language; zero-shot targets are languages without task labels")
     for code in spec.data:
         if code not in LANGUAGES:
             raise SpecError(f"data.{code}", code, f"unknown language; supported: {', '.join(sorted(LANGUAGES))}")
@@ -98,7 +144,7 @@ def _check_lr(lr: Range | list[float]) -> None:
             raise SpecError("search.lr", [], "a non-empty list of learning rates or {low, high, log}")
         for i, v in enumerate(lr):
             if not (v > 0 and math.isfinite(v)):
-                raise SpecError(f"search.lr.{i}", v, "a learning rate must be a finite number > 0")
+                raise SpecError(f"search.lr[{i}]", v, "a learning rate must be a finite number > 0")
 
 
 def _domain_values(field: str, domain: Any) -> list[Any] | Range:
@@ -147,9 +193,26 @@ def _check_methods(spec: SweepSpec, family: ModelFamily) -> set[str]:
                     raise SpecError(field, domain.model_dump(), "an integer range")
                 values = [values.low, values.high]
             for v in values:
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise SpecError(field, v, "a finite number")
                 if not param.is_valid(v):
                     raise SpecError(field, v, param.allowed())
     return extra_langs
+
+
+def method_languages(spec: SweepSpec) -> set[str]:
+    """The languages methods train on besides the sources (multi_source's language sets)."""
+    langs: set[str] = set()
+    for name, params in spec.search.methods.items():
+        method = METHODS.get(name)
+        for key, domain in params.items():
+            param = method.params.get(key) if method else None
+            if param is None or param.kind != "languages":
+                continue
+            choices = domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
+            langs.update(code for choice in choices if isinstance(choice, list) for code in choice
+                         if isinstance(code, str))
+    return langs
 
 
 def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
@@ -160,16 +223,16 @@ def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
     for i, option in enumerate(options):
         label = option if option == "none" else option.label
         if label in labels:
-            raise SpecError(f"search.intermediate_tuning.{i}", label, "duplicate setting; give it a distinct name")
+            raise SpecError(f"search.intermediate_tuning[{i}]", label, "duplicate setting; give it a distinct name")
         labels.add(label)
         if option == "none":
             continue
         expected = family.lm_objective
         if option.objective not in ("auto", expected):
-            raise SpecError(f"search.intermediate_tuning.{i}.objective", option.objective,
+            raise SpecError(f"search.intermediate_tuning[{i}].objective", option.objective,
                             f"the {family.name} family pretrains with '{expected}' (or 'auto')")
         for j, code in enumerate(option.languages or []):
-            _check_language(f"search.intermediate_tuning.{i}.languages.{j}", code, family)
+            _check_language(f"search.intermediate_tuning[{i}].languages[{j}]", code, family)
 
 
 def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
@@ -179,9 +242,12 @@ def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:
             given = [k for k in ("path", "hub", "builtin") if getattr(src, k) is not None]
             if len(given) != 1:
                 raise SpecError(field, src.model_dump(exclude_none=True), "exactly one of path, hub or builtin")
-            if src.path is not None and not spec.resolve_path(src.path).is_file():
-                raise SpecError(f"{field}.path", src.path,
-                                f"no such file (relative paths start at {spec.base_dir})")
+            if src.path is not None:
+                kind = _path_kind(spec.resolve_path(src.path))
+                if kind != "file":
+                    problem = {"folder": "a folder, not a file", "special": "not a regular file",
+                               "bad": "not a path this machine can use (too long or a NUL byte)"}.get(kind, "no such file")
+                    raise SpecError(f"{field}.path", src.path, f"{problem} (relative paths start at {spec.base_dir})")
             if src.builtin is not None:
                 if src.builtin not in BUILTIN_DATASETS:
                     raise SpecError(f"{field}.builtin", src.builtin, f"known: {', '.join(BUILTIN_DATASETS)}")

@@ -21,6 +21,15 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def one_line(err: BaseException) -> str:
+    """An error's message on one line; a Ray wrapper around one of ours gives our message (its
+    cause), not the worker's traceback."""
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException) and type(err).__name__.startswith("RayTaskError"):
+        err = cause
+    return " ".join(str(err).splitlines())
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from xlsearch.checks import load_spec
     from xlsearch.space import planned_trials
@@ -30,13 +39,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for path in args.specs:
         try:
             spec = load_spec(path)
-        except SpecError as err:
+            counts = None if args.no_data else _check_data(spec, path)
+        except (SpecError, UsageError) as err:
             print(f"xlsearch: error: {err}", file=sys.stderr)
             status = EXIT_BAD_INPUT
             continue
         methods = ", ".join(spec.search.methods)
         print(f"{path}: ok ({spec.task}, {spec.model}, {spec.search.algorithm}, "
               f"{planned_trials(spec)} trials, methods: {methods})")
+        if counts is not None:
+            from xlsearch.datacheck import format_counts
+
+            print(f"  examples: {format_counts(counts, spec)}")
     return status
 
 
@@ -50,6 +64,41 @@ def _load_spec_or_fail(path: str):
         raise UsageError(str(err)) from None
 
 
+def _check_data(spec, path: str):
+    """Every source the spec names read and checked (no compute); the counts, or UsageError."""
+    from xlsearch import datacheck
+    from xlsearch.spec import SpecError
+
+    try:
+        return datacheck.check_data(spec)
+    except SpecError as err:
+        raise UsageError(str(SpecError(err.field, err.value, err.allowed, path))) from None
+
+
+def storage_override(storage: str | None) -> str | None:
+    """``--storage`` as an absolute path: a path on the command line starts at the current folder
+    (the spec's own ``storage`` starts at the spec's folder)."""
+    from pathlib import Path
+
+    return str(Path(storage).expanduser().absolute()) if storage else None
+
+
+def _checked_for_compute(args: argparse.Namespace, tracking_uri: str | None = None):
+    """The spec with the command line's overrides, its storage and data checked: all before Ray."""
+    from xlsearch.checks import check_storage
+    from xlsearch.spec import SpecError
+    from xlsearch.sweep.run import with_overrides
+
+    spec = with_overrides(_load_spec_or_fail(args.spec), storage_override(args.storage), tracking_uri)
+    try:
+        check_storage(spec)
+    except SpecError as err:
+        field = "--storage" if args.storage else err.field
+        raise UsageError(str(SpecError(field, err.value, err.allowed, None if args.storage else args.spec))) from None
+    _check_data(spec, args.spec)
+    return spec
+
+
 def trial_params_from_sets(spec, sets: list[str]):
     """TrialParams from ``--set key=value`` pairs; unset values default to the spec's first
     choice (the geometric middle of an LR range)."""
@@ -58,29 +107,34 @@ def trial_params_from_sets(spec, sets: list[str]):
     import yaml
 
     from xlsearch.methods import METHODS
-    from xlsearch.spec import Range
+    from xlsearch.spec import Range, SpecLoader, short_repr
     from xlsearch.training.params import TrialParams
 
     values: dict = {}
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. lr=3e-4")
+            raise UsageError(f"--set {short_repr(item)}: expected KEY=VALUE, e.g. lr=3e-4")
         key = "intermediate_tuning" if key == "it" else key
-        values[key] = yaml.safe_load(raw)
+        try:
+            values[key] = yaml.load(raw, Loader=SpecLoader)  # noqa: S506 - SpecLoader is a SafeLoader
+        except (yaml.YAMLError, RecursionError):
+            raise UsageError(f"--set {short_repr(item)}: the value is not valid YAML") from None
     lr = spec.search.lr
     default_lr = math.sqrt(lr.low * lr.high) if isinstance(lr, Range) else lr[0]
     method = values.pop("method", next(iter(spec.search.methods)))
-    if method not in METHODS:
-        raise UsageError(f"--set method={method!r}: known methods: {', '.join(METHODS)}")
+    if not isinstance(method, str) or method not in METHODS:
+        raise UsageError(f"--set method={short_repr(method)}: known methods: {', '.join(METHODS)}")
     labels = ["none" if o == "none" else o.label for o in spec.search.intermediate_tuning]
     it = values.pop("intermediate_tuning", labels[0])
     if it not in labels:
-        raise UsageError(f"--set intermediate_tuning={it!r}: the spec's settings are: {', '.join(labels)}")
+        raise UsageError(f"--set intermediate_tuning={short_repr(it)}: the spec's settings are: {', '.join(labels)}")
     try:
         lr_value = float(values.pop("lr", default_lr))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError("--set lr: expected a number, e.g. lr=3e-4") from None
+    if not math.isfinite(lr_value):
+        raise UsageError(f"--set lr = {lr_value}: a learning rate must be a finite number > 0")
     method_params = {}
     for key, value in values.items():
         name, _, param = key.partition(".")
@@ -88,8 +142,10 @@ def trial_params_from_sets(spec, sets: list[str]):
             known = ", ".join(f"{method}.{p}" for p in METHODS[method].params)
             raise UsageError(f"--set {key}: not a parameter of this trial; known: lr, method, "
                              f"intermediate_tuning{', ' + known if known else ''}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--set {key}={short_repr(value)}: a finite number")
         if not METHODS[method].params[param].is_valid(value):
-            raise UsageError(f"--set {key}={value!r}: {METHODS[method].params[param].allowed()}")
+            raise UsageError(f"--set {key}={short_repr(value)}: {METHODS[method].params[param].allowed()}")
         method_params[param] = value
     try:
         return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it)
@@ -105,22 +161,26 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
     from xlsearch import keys
     from xlsearch.report import language_table
-    from xlsearch.tasks import get_task
+    from xlsearch.spec import SpecError
+    from xlsearch.tasks import DataError, get_task
 
     spec = _load_spec_or_fail(args.spec)
     params = trial_params_from_sets(spec, args.set or [])
     out = Path(args.output) if args.output else spec.sweep_dir / "manual_trials" / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {out}: a file, not a folder")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--output {out}: folder exists and is not empty")
+    _check_data(spec, args.spec)
 
     from xlsearch.training.loop import objective_name, run_trial
 
     objective = objective_name(spec)
     print(f"trial: {params.label()} on {spec.model}, {spec.task} "
           f"({spec.training.rounds} rounds x {spec.training.steps_per_round} steps)")
-    out.mkdir(parents=True, exist_ok=True)
 
     def report(metrics, checkpoint, samples):
+        out.mkdir(parents=True, exist_ok=True)  # at the first round: a trial that fails earlier writes nothing
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
         (out / "samples.json").write_text(json.dumps(samples, ensure_ascii=False, indent=1))
@@ -132,7 +192,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
               f"{objective} {metrics.get(objective, float('nan')):.1f}  "
               f"target wrong-language {wrong:.2f}", flush=True)
 
-    result = run_trial(spec, params, report=report, progress=not args.quiet)
+    try:
+        result = run_trial(spec, params, report=report, progress=not args.quiet)
+    except (SpecError, DataError) as err:  # data that changed since the check, or a hub split's rows
+        raise UsageError(one_line(err)) from None
     last = result.history[-1] if result.history else {}
     print()
     print(language_table(last, spec.source_languages, spec.target_languages, get_task(spec.task).metric_names))
@@ -141,29 +204,33 @@ def cmd_trial(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from xlsearch.sweep.run import BudgetExceeded, final_table, run_sweep, with_overrides
+    from xlsearch.spec import SpecError
+    from xlsearch.sweep.run import BudgetExceeded, final_table, run_sweep
     from xlsearch.sweep.tuner import ResourcesError
+    from xlsearch.tasks import DataError
 
-    spec = with_overrides(_load_spec_or_fail(args.spec), args.storage, args.tracking_uri)
+    spec = _checked_for_compute(args, args.tracking_uri)
     try:
         summary = run_sweep(spec, spec_path=args.spec, address=args.address,
                             allow_over_budget=args.allow_over_budget, num_cpus=args.num_cpus,
                             verbose=args.verbose)
-    except (BudgetExceeded, ResourcesError) as err:
-        raise UsageError(str(err)) from None
+    except (BudgetExceeded, ResourcesError, SpecError, DataError) as err:
+        raise UsageError(one_line(err)) from None
     print(final_table(spec, summary))
     return 0 if summary["best"] is not None else 1
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from xlsearch.sweep.run import estimate_command, with_overrides
+    from xlsearch.spec import SpecError
+    from xlsearch.sweep.run import estimate_command
     from xlsearch.sweep.tuner import ResourcesError
+    from xlsearch.tasks import DataError
 
-    spec = with_overrides(_load_spec_or_fail(args.spec), args.storage)
+    spec = _checked_for_compute(args)
     try:
         est = estimate_command(spec, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
-    except ResourcesError as err:
-        raise UsageError(str(err)) from None
+    except (ResourcesError, SpecError, DataError) as err:
+        raise UsageError(one_line(err)) from None
     return 0 if not est.over_budget(spec) else 3
 
 
@@ -262,8 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check sweep specs; exit 2 on the first problem of each")
+    p = sub.add_parser("validate", help="check sweep specs and the data they name; exit 2 on the first problem of each")
     p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--no-data", action="store_true",
+                   help="check the specs only: open no data file and reach no hub (e.g. on a machine without the data)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("trial", help="run one trial without Ray and print its per-language table")

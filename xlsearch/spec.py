@@ -9,23 +9,106 @@ value and what is allowed. Nothing here starts compute or writes a file.
 """
 from __future__ import annotations
 
+import math
 import re
+import reprlib
+import types
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field,
+                      Strict, StrictBool, Tag, ValidationError, field_validator, model_validator)
 
 DEFAULT_STORAGE = "~/xlsearch_results"
+MAX_SEED = 2**32 - 1  # what numpy, torch and Optuna's samplers take
+VALUE_CHARS = 80  # a bad value is shown up to this many characters, then "…"
+RULE_CHARS = 400  # the rule part of a message likewise
+FIELD_CHARS = 120  # and the field path (keys are the user's too)
+MAX_YAML_DEPTH = 32  # a spec nests 6 levels deep at most
+MAX_YAML_VALUES = 100_000  # after aliases are expanded; a spec has a few hundred
+SLUG = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 4 * VALUE_CHARS  # reprlib's own "..." lies past the cut
+_REPR.maxlevel = 4
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 12
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut to :data:`VALUE_CHARS` characters (a 10 MB string stays one short line)."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a value's own __repr__ may fail; the message must not
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.splitlines())
+    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + "…"
+
+
+def _one_line(text: Any, limit: int = RULE_CHARS) -> str:
+    """``text`` on one short line: line breaks become spaces, other unprintable characters
+    escapes (``\\x1e``), and it is cut to ``limit`` characters."""
+    text = str(text).replace("\r\n", " ").replace("\n", " ")
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class SpecError(ValueError):
-    """A bad spec: ``field`` is a dotted path, ``value`` what was given, ``allowed`` the rule."""
+    """A bad spec: ``field`` is a dotted path, ``value`` what was given, ``allowed`` the rule.
+
+    The message is one line: long values and rules are cut (``value`` keeps the whole value).
+    """
 
     def __init__(self, field: str, value: Any, allowed: str, source: str | None = None):
         self.field, self.value, self.allowed, self.source = field, value, allowed, source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field} = {value!r}: {allowed}")
+        where = f"{_one_line(source, 10 * RULE_CHARS)}: " if source else ""
+        super().__init__(f"{where}{_one_line(field, FIELD_CHARS)} = {short_repr(value)}: {_one_line(allowed)}")
+
+    def __reduce__(self):
+        # Pickle rebuilds an exception as ``cls(*self.args)``, and args holds the message alone,
+        # which this __init__ cannot take: Ray then hands back an UnserializableException. Rebuild
+        # it from its fields instead, so it crosses Ray's serialization whole.
+        return type(self), (self.field, self.value, self.allowed, self.source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Field types: integers are integers (not true/false, not 2.5), numbers are finite.
+
+
+def _finite_number(value: Any) -> Any:
+    """True/false and infinite or NaN numbers refused before any bound is checked."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not true/false")
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else None
+    except (ValueError, OverflowError):
+        number = None
+    if number is not None and not math.isfinite(number):
+        raise ValueError("input should be a finite number")
+    return value
+
+
+Int = Annotated[int, Strict()]
+Number = Annotated[float, BeforeValidator(_finite_number), AllowInfNan(False)]
+
+# A union's branches are chosen by the shape the user wrote (a mapping, a list, a word or a
+# number), so an error is the error of that branch. The tags appear in pydantic's error
+# locations and are dropped when a field path is shown.
+_TAGS = {"<range>", "<list>", "<value>", "<none>", "<settings>", "<auto>", "<number>"}
+
+
+def _shape(mapping: str | None = None, listing: str | None = None, other: str | None = None,
+           word: str | None = None, model: type | None = None):
+    def choose(value: Any) -> str | None:
+        if isinstance(value, dict) or (model is not None and isinstance(value, model)):
+            return mapping
+        if isinstance(value, list):
+            return listing
+        if isinstance(value, str) and word is not None:
+            return word
+        return other
+    return choose
 
 
 class _Strict(BaseModel):
@@ -35,106 +118,136 @@ class _Strict(BaseModel):
 class DataSourceSpec(_Strict):
     """Exactly one of a local file, a hub dataset, or a dataset xlsearch generates."""
 
-    path: str | None = None
-    hub: str | None = None
-    config: str | None = None
-    split: str | None = None
-    builtin: str | None = None
+    path: str | None = Field(None, min_length=1, max_length=4096)
+    hub: str | None = Field(None, min_length=1, max_length=200)
+    config: str | None = Field(None, min_length=1, max_length=200)
+    split: str | None = Field(None, min_length=1, max_length=200)
+    builtin: str | None = Field(None, min_length=1, max_length=200)
 
 
 class Range(_Strict):
-    low: float
-    high: float
-    log: bool = False
+    low: Number
+    high: Number
+    log: StrictBool = False
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("a number or a word, a list of choices, or a range {low, high, log}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a finite number")
+    return value
 
 
 # A searched value: a constant, a list of choices, or a numeric range.
-Domain = Union[Range, list[Any], float, int, str]
+Domain = Annotated[
+    Union[Annotated[Range, Tag("<range>")], Annotated[list[Any], Tag("<list>")],
+          Annotated[Any, AfterValidator(_scalar), Tag("<value>")]],
+    Discriminator(_shape(mapping="<range>", listing="<list>", other="<value>", model=Range)),
+]
+LearningRates = Annotated[
+    Union[Annotated[Range, Tag("<range>")], Annotated[list[Number], Tag("<list>")]],
+    Discriminator(_shape(mapping="<range>", listing="<list>", model=Range), custom_error_type="lr_shape",
+                  custom_error_message="a range {low, high, log} or a list of learning rates"),
+]
 
 
 class IntermediateTuningSpec(_Strict):
     """Language-model training of the pretrained model on unlabeled text, before the task."""
 
     objective: Literal["auto", "span_corruption", "denoising"] = "auto"
-    steps: int = Field(1000, gt=0)
-    lr: float = Field(1e-4, gt=0)
-    batch_size: int = Field(8, gt=0)
-    max_length: int = Field(256, gt=8)
+    steps: Int = Field(1000, gt=0, le=10_000_000)
+    lr: Number = Field(1e-4, gt=0, le=1)
+    batch_size: Int = Field(8, gt=0, le=65_536)
+    max_length: Int = Field(256, gt=8, le=65_536)
     languages: list[str] | None = None  # default: source and target languages
-    examples_per_language: int = Field(2000, gt=0)
-    name: str | None = None
+    examples_per_language: Int = Field(2000, gt=0, le=100_000_000)
+    name: str | None = Field(None, pattern=f"^{SLUG}$")  # it names a cache folder
 
     @property
     def label(self) -> str:
         return self.name or f"{self.objective}-{self.steps}"
 
 
+IntermediateTuningOption = Annotated[
+    Union[Annotated[Literal["none"], Tag("<none>")], Annotated[IntermediateTuningSpec, Tag("<settings>")]],
+    Discriminator(_shape(mapping="<settings>", word="<none>", model=IntermediateTuningSpec),
+                  custom_error_type="intermediate_tuning_shape",
+                  custom_error_message="'none' or a mapping of language-model settings (objective, steps, ...)"),
+]
+
+
 class SearchSpec(_Strict):
     algorithm: Literal["optuna_tpe", "random", "grid"] = "optuna_tpe"
-    num_samples: int = Field(8, gt=0)
-    seed: int = 0
-    lr: Union[Range, list[float]] = Range(low=1e-5, high=1e-3, log=True)
+    num_samples: Int = Field(8, gt=0, le=100_000)
+    seed: Int = Field(0, ge=0, le=MAX_SEED)
+    lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
     methods: dict[str, dict[str, Domain]] = {"full": {}}
-    intermediate_tuning: list[Union[Literal["none"], IntermediateTuningSpec]] = ["none"]
+    intermediate_tuning: list[IntermediateTuningOption] = ["none"]
 
 
 class TrainingSpec(_Strict):
-    steps_per_round: int = Field(100, gt=0)
-    rounds: int = Field(5, gt=0)
-    batch_size: int = Field(8, gt=0)
-    eval_batch_size: int = Field(32, gt=0)
-    grad_accum: int = Field(1, gt=0)
-    max_input_length: int = Field(512, gt=8)
-    max_output_length: int = Field(64, gt=1)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    steps_per_round: Int = Field(100, gt=0, le=10_000_000)
+    rounds: Int = Field(5, gt=0, le=10_000)
+    batch_size: Int = Field(8, gt=0, le=65_536)
+    eval_batch_size: Int = Field(32, gt=0, le=65_536)
+    grad_accum: Int = Field(1, gt=0, le=4096)
+    max_input_length: Int = Field(512, gt=8, le=65_536)
+    max_output_length: Int = Field(64, gt=1, le=65_536)
+    warmup_ratio: Number = Field(0.1, ge=0, lt=1)
     optimizer: Literal["adamw", "adafactor"] = "adamw"
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, gt=0)
+    weight_decay: Number = Field(0.0, ge=0, le=1)
+    max_grad_norm: Number = Field(1.0, gt=0, le=1e6)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    num_beams: int = Field(1, gt=0)
-    sample_generations: int = Field(5, ge=0)
+    num_beams: Int = Field(1, gt=0, le=64)
+    sample_generations: Int = Field(5, ge=0, le=10_000)
 
 
 class SchedulerSpec(_Strict):
     type: Literal["asha", "none"] = "asha"
-    grace_period: int = Field(1, gt=0)  # eval rounds
-    reduction_factor: float = Field(2.0, gt=1)
+    grace_period: Int = Field(1, gt=0, le=10_000)  # eval rounds
+    reduction_factor: Number = Field(2.0, gt=1, le=1000)
+
+
+def _gpus(value: float) -> float:
+    if not 0 <= value <= 64:
+        raise ValueError("must be 'auto' or a number >= 0 and <= 64")
+    return value
+
+
+GpusPerWorker = Annotated[
+    Union[Annotated[Literal["auto"], Tag("<auto>")], Annotated[Number, AfterValidator(_gpus), Tag("<number>")]],
+    Discriminator(_shape(word="<auto>", other="<number>")),
+]
 
 
 class ResourcesSpec(_Strict):
-    workers: int = Field(1, gt=0)
-    gpus_per_worker: Union[Literal["auto"], float] = "auto"
-    cpus_per_worker: float = Field(1.0, gt=0)
-
-    @field_validator("gpus_per_worker")
-    @classmethod
-    def _non_negative(cls, v):
-        if v != "auto" and v < 0:
-            raise ValueError("must be 'auto' or a number >= 0")
-        return v
+    workers: Int = Field(1, gt=0, le=4096)
+    gpus_per_worker: GpusPerWorker = "auto"
+    cpus_per_worker: Number = Field(1.0, gt=0, le=4096)
 
 
 class BudgetSpec(_Strict):
-    max_trials: int | None = Field(None, gt=0)
-    wall_clock_hours: float | None = Field(None, gt=0)
-    gpu_hours: float | None = Field(None, gt=0)
+    max_trials: Int | None = Field(None, gt=0, le=1_000_000)
+    wall_clock_hours: Number | None = Field(None, gt=0, le=100_000)
+    gpu_hours: Number | None = Field(None, gt=0, le=10_000_000)
 
 
 class TrackingSpec(_Strict):
-    mlflow_uri: str | None = None  # default: SQLite store inside the sweep directory
-    experiment: str | None = None  # default: the sweep's name
+    mlflow_uri: str | None = Field(None, min_length=1, max_length=4096)  # default: SQLite store inside the sweep directory
+    experiment: str | None = Field(None, min_length=1, max_length=500)  # default: the sweep's name
 
 
 class SubsampleSpec(_Strict):
-    train: int | None = Field(None, gt=0)
-    dev: int | None = Field(200, gt=0)
-    unlabeled: int | None = Field(1000, gt=0)
+    train: Int | None = Field(None, gt=0, le=1_000_000_000)
+    dev: Int | None = Field(200, gt=0, le=1_000_000_000)
+    unlabeled: Int | None = Field(1000, gt=0, le=1_000_000_000)
 
 
 class SweepSpec(_Strict):
     name: str
-    task: str  # a name in xlsearch.tasks.TASKS (checked there)
-    model: str
+    task: str = Field(max_length=200)  # a name in xlsearch.tasks.TASKS (checked there)
+    model: str = Field(min_length=1, max_length=4096)  # a registry name, hub id or directory
     source_languages: list[str] = ["en"]
     target_languages: list[str]
     data: dict[str, dict[Literal["train", "dev", "unlabeled"], DataSourceSpec]] = {}
@@ -145,16 +258,25 @@ class SweepSpec(_Strict):
     resources: ResourcesSpec = ResourcesSpec()
     budget: BudgetSpec = BudgetSpec()
     tracking: TrackingSpec = TrackingSpec()
-    storage: str = DEFAULT_STORAGE
+    # A relative storage is resolved from the spec file's folder when the spec is read.
+    storage: str = Field(DEFAULT_STORAGE, min_length=1, max_length=4096)
 
     # Where relative data paths are resolved from: the spec file's folder.
     base_dir: str = Field(".", exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _storage_from_spec_folder(cls, data: Any) -> Any:
+        storage = data.get("storage") if isinstance(data, dict) else None
+        if isinstance(storage, str) and storage and not storage.startswith("~") and not Path(storage).is_absolute():
+            data = {**data, "storage": str(Path(str(data.get("base_dir", "."))) / storage)}
+        return data
+
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", v):
-            raise ValueError("must be letters, digits, '_', '.' or '-' (it names a folder)")
+        if not re.fullmatch(SLUG, v):
+            raise ValueError("must be 1 to 100 letters, digits, '_', '.' or '-' (it names a folder)")
         return v
 
     @field_validator("scheduler", mode="before")
@@ -179,37 +301,95 @@ class SweepSpec(_Strict):
 # Loading
 
 
-def _format_validation_error(err: ValidationError, source: str | None) -> SpecError:
-    first = err.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    value = first.get("input")
-    if first["type"] == "extra_forbidden":
-        parent = _model_at(SweepSpec, first["loc"][:-1])
-        allowed = sorted(parent.model_fields) if parent else []
-        allowed = [a for a in allowed if a != "base_dir"]
-        return SpecError(field, value, f"unknown key; allowed keys here: {', '.join(allowed)}", source)
-    if first["type"] == "missing":
-        return SpecError(field, None, "required field is missing", source)
-    msg = first["msg"].removeprefix("Value error, ")
-    return SpecError(field, value, msg[:1].lower() + msg[1:], source)
+def field_path(loc: tuple, raw: Any) -> str:
+    """A pydantic error location as the user wrote it: ``search.lr[1]``, with union tags dropped
+    (list indices in brackets where ``raw`` has a list there)."""
+    out, node = "", raw
+    for part in loc:
+        if part in _TAGS or part == "[key]":
+            continue
+        if isinstance(part, int) and isinstance(node, list):
+            out += f"[{part}]"
+            node = node[part] if 0 <= part < len(node) else None
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def _unwrap(tp: Any) -> Any:
+    """``tp`` without Annotated and without the None of an Optional."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        elif get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp):
+            rest = [a for a in get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return tp
+            tp = rest[0]
+        else:
+            return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class found by walking ``loc`` from ``model`` (for error messages)."""
+    """The pydantic model class found by walking ``loc`` from ``model`` through fields, dict
+    values, list items and tagged union branches (for error messages)."""
     current: Any = model
     for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        current = _unwrap(current)
+        if get_origin(current) in (Union, types.UnionType):
+            branch = [a for a in get_args(current) if get_origin(a) is Annotated
+                      and any(isinstance(m, Tag) and m.tag == part for m in a.__metadata__)]
+            if not branch:
+                return None
+            current = branch[0]
+        elif _is_model(current):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) is list:
+            current = get_args(current)[0]
+        else:
             return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    current = _unwrap(current)
+    return current if _is_model(current) else None
+
+
+def _keys(model: type[BaseModel]) -> str:
+    return ", ".join(sorted(k for k in model.model_fields if k != "base_dir"))
+
+
+def _format_validation_error(err: ValidationError, raw: Any, source: str | None) -> SpecError:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    field = field_path(loc, raw)
+    value = first.get("input")
+    kind = first["type"]
+    if kind in ("extra_forbidden", "invalid_key"):
+        parent = _model_at(SweepSpec, loc[:-1])
+        allowed = f"unknown key; allowed keys here: {_keys(parent)}" if parent else "unknown key"
+        return SpecError(field, value, allowed, source)
+    if kind == "missing":
+        return SpecError(field, None, "required field is missing", source)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        model = _model_at(SweepSpec, loc)
+        return SpecError(field, value, f"a mapping of keys ({_keys(model)})" if model else "a mapping of keys", source)
+    msg = first["msg"].removeprefix("Value error, ")
+    return SpecError(field, value, msg[:1].lower() + msg[1:], source)
 
 
 def shape_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = None) -> SweepSpec:
     """The spec's shape checked (pydantic only; see :func:`xlsearch.checks.parse_spec` for the
     full check). Raises :class:`SpecError`."""
+    if raw is None:
+        raise SpecError("(top level)", None, "the spec is empty; a spec is a YAML mapping of keys", source)
     if not isinstance(raw, dict):
         raise SpecError("(top level)", type(raw).__name__, "a spec is a YAML mapping of keys", source)
     if "base_dir" in raw:
@@ -217,18 +397,146 @@ def shape_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = Non
     try:
         return SweepSpec.model_validate({**raw, "base_dir": str(base_dir)})
     except ValidationError as err:
-        raise _format_validation_error(err, source) from None
+        raise _format_validation_error(err, raw, source) from None
+    except RecursionError:
+        raise SpecError("(top level)", "…", f"nested deeper than {MAX_YAML_DEPTH} levels", source) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a spec file
+
+
+class _Refused(yaml.YAMLError):
+    """A YAML document refused by :class:`SpecLoader`: where, and why."""
+
+    def __init__(self, node_or_mark: Any, reason: str, field: str = "(yaml)"):
+        mark = getattr(node_or_mark, "start_mark", node_or_mark)
+        self.line = mark.line + 1 if mark is not None else None
+        self.reason, self.field = reason, field
+        super().__init__(reason)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML that refuses what no spec needs: a key given twice in one mapping (plain YAML
+    keeps the last), nesting deeper than :data:`MAX_YAML_DEPTH`, aliases that refer to their own
+    container or expand to more than :data:`MAX_YAML_VALUES` values."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._paths: dict[int, str] = {}
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(self.peek_event(), f"nested deeper than {MAX_YAML_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node):
+        self._measure(node, "", 1, {}, set())
+        return super().construct_document(node)
+
+    def _measure(self, node, path: str, depth: int, sizes: dict, open_: set) -> int:
+        """Values under ``node`` with aliases expanded; records each mapping's path."""
+        key = id(node)
+        if key in open_:
+            raise _Refused(node, "an alias refers to a node that contains it")
+        if key in sizes:
+            size, height = sizes[key]
+            if depth + height > MAX_YAML_DEPTH:
+                raise _Refused(node, f"aliases nest deeper than {MAX_YAML_DEPTH} levels")
+            return size
+        if depth > MAX_YAML_DEPTH:
+            raise _Refused(node, f"aliases nest deeper than {MAX_YAML_DEPTH} levels")
+        self._paths.setdefault(key, path)
+        open_.add(key)
+        size, height = 1, 0
+        if isinstance(node, yaml.SequenceNode):
+            children = [(f"{path}[{i}]", child) for i, child in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            children = []
+            for key_node, value_node in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                children += [(path, key_node), (f"{path}.{name}" if path else str(name), value_node)]
+        else:
+            children = []
+        for child_path, child in children:
+            size += self._measure(child, child_path, depth + 1, sizes, open_)
+            height = max(height, 1 + sizes[id(child)][1])
+            if size > MAX_YAML_VALUES:
+                raise _Refused(node, f"aliases expand to more than {MAX_YAML_VALUES} values")
+        open_.discard(key)
+        sizes[key] = (size, height)
+        return size
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            path = self._paths.get(id(node), "")
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    continue  # merged keys may be overridden; other keys fail in SafeLoader
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue
+                if first is not None:
+                    name = f"{path}.{key}" if path else str(key)
+                    raise _Refused(key_node, f"duplicate key (first given at line {first}); give each key once",
+                                   field=name)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(err: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """(where, what) of a YAML error, each on one line."""
+    if isinstance(err, yaml.reader.ReaderError):
+        line = text[: err.position].count("\n") + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        return f"line {line}", f"character #x{code:04x} is not allowed in YAML"
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or getattr(err, "context", None) or str(err)
+    return (f"line {mark.line + 1}" if mark else "file"), " ".join(str(problem).split())
 
 
 def read_spec_file(path: str | Path) -> Any:
     """The YAML document of a spec file. Raises :class:`SpecError` (also for I/O problems)."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError("spec", str(path), "no such file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        if path.is_dir():
+            raise SpecError("spec", str(path), "a folder, not a spec file")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError("spec", str(path), "no such file") from None
+    except (OSError, ValueError) as err:
+        raise SpecError("spec", str(path), f"cannot be read: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise SpecError("(file)", f"line {line}", f"byte 0x{data[err.start]:02x} is not UTF-8; save the spec as UTF-8 "
+                        "text", str(path)) from None
+    loader = None
+    try:
+        loader = SpecLoader(text)
+        return loader.get_single_data()
+    except _Refused as err:
+        where = f"line {err.line}" if err.line else "file"
+        raise SpecError(err.field, where, err.reason if err.field != "(yaml)" else f"not accepted: {err.reason}",
+                        str(path)) from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "file"
-        raise SpecError("(yaml)", where, f"not valid YAML: {getattr(err, 'problem', err)}", str(path)) from None
-    return raw
+        where, what = _yaml_problem(err, text)
+        raise SpecError("(yaml)", where, f"not valid YAML: {what}", str(path)) from None
+    except RecursionError:
+        raise SpecError("(yaml)", "file", f"nested deeper than {MAX_YAML_DEPTH} levels", str(path)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()

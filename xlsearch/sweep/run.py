@@ -110,6 +110,9 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         }
         tracker.end_sweep("FINISHED", {"config": best["config"], objective: best["metrics"][objective]} if best else None)
         write_summary(sweep_dir, summary)
+        bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
+        if best is None and bad_inputs:  # every trial failed, on input: the user gets that one line
+            raise bad_inputs[0]
         return summary
     except BudgetExceeded:
         if created_dir:
@@ -121,16 +124,19 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
 
 def trial_records(results) -> list[dict[str, Any]]:
-    """``{"trial_id", "config", "metrics", "error"}`` of each trial, from Tune's results (each
+    """``{"trial_id", "config", "metrics", "error", "bad_input"}`` of each trial, from Tune's results (each
     trial's last result, without its sample outputs)."""
     from xlsearch.sweep.trainable import trial_config
+    from xlsearch.sweep.tuner import input_error
 
     trials = []
     for result in results:
         config = trial_config(result.config)
         metrics = {k: v for k, v in (result.metrics or {}).items() if k != keys.SAMPLES}
+        bad_input = input_error(result.error)  # a spec or data error: its one line, not Ray's traceback
         trials.append({"trial_id": metrics.get(keys.TRIAL_ID), "config": config, "metrics": metrics,
-                       "error": str(result.error) if result.error else None})
+                       "error": str(bad_input or result.error) if result.error else None,
+                       "bad_input": bad_input})
     return trials
 
 

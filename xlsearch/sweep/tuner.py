@@ -98,7 +98,44 @@ def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[f
     import ray
 
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_calibration_task)
-    return ray.get(task.remote(spec.model_dump(), spec.base_dir, steps))
+    return ray_get(task.remote(spec.model_dump(), spec.base_dir, steps))
+
+
+def ray_get(refs):
+    """``ray.get``, but a bad-input error raised in the task (a spec or data problem) comes back
+    as itself, one line, rather than inside Ray's wrapper with the worker's traceback."""
+    import ray
+
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as err:
+        found = input_error(err)
+        if found is not None:
+            raise found from None
+        raise
+
+
+def input_error(err: BaseException | None) -> BaseException | None:
+    """The spec or data error (SpecError, DataError) at the root of an error from a Ray task, a
+    Tune trial or a Train worker, or None. These exceptions survive Ray's serialization, so the
+    user gets their one line instead of the wrappers' tracebacks."""
+    import ray
+
+    from xlsearch.spec import SpecError
+    from xlsearch.tasks import DataError
+
+    stack, seen = [err], set()
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (SpecError, DataError)) and not isinstance(e, ray.exceptions.RayTaskError):
+            return e
+        failures = getattr(e, "worker_failures", None)  # Train's WorkerGroupError: rank -> error
+        stack += [e.__context__, e.__cause__, getattr(e, "controller_failure", None), getattr(e, "cause", None),
+                  *(failures.values() if isinstance(failures, dict) else ())]
+    return None
 
 
 def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float]:
@@ -142,7 +179,7 @@ def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Cal
     if not labels:
         return
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_intermediate_task)
-    for label, trained in zip(labels, ray.get([task.remote(spec.model_dump(), spec.base_dir, name) for name in labels])):
+    for label, trained in zip(labels, ray_get([task.remote(spec.model_dump(), spec.base_dir, name) for name in labels])):
         log(f"intermediate tuning '{label}': {'trained' if trained else 'found in cache'}")
 
 

@@ -7,10 +7,11 @@ Example and how a local file is read, and is registered in ``xlsearch/tasks/__in
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from xlsearch.languages import get_language
 from xlsearch.tasks.builtin import builtin_rows
@@ -104,7 +105,10 @@ class Task:
         else:
             config = source.config or self.hub_config(source.hub, lang)
             rows = read_hub_rows(source.hub, config, split)
-        examples = [self.example_from_row(row, lang) for row in check_rows(rows, self.required_fields, source)]
+        if not rows:
+            raise DataError(f"{source.describe()}: no rows")
+        checked = check_rows(rows, self.required_fields, source, problem=self.row_problem)
+        examples = [self.example_from_row(row, lang) for row in checked]
         return subsample(examples, limit, seed)
 
     def score(self, predictions: Sequence[str], examples: Sequence[Example]) -> dict[str, float]:
@@ -142,6 +146,11 @@ class Task:
     def read_local_rows(self, path: Path) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def row_problem(self, row: dict[str, Any]) -> str | None:
+        """What is wrong with a row that has every required field, in words (what was found and
+        what was expected), or None. Rows are checked before ``example_from_row`` sees them."""
+        return None
+
     def example_from_row(self, row: dict[str, Any], lang: str) -> Example:
         raise NotImplementedError
 
@@ -158,30 +167,144 @@ def subsample(examples: list[Example], limit: int | None, seed: int) -> list[Exa
     return [examples[i] for i in sorted(order[:limit])]
 
 
-def check_rows(rows: list[dict[str, Any]], required: tuple[str, ...], source: DataSource) -> list[dict[str, Any]]:
-    """``rows`` unchanged when each has every ``required`` field set; a DataError otherwise."""
+class Records(list):
+    """Rows read from a file, with where each came from (``line 3``) for error messages."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), where: Iterable[str] = ()):
+        super().__init__(rows)
+        self.where = list(where)
+
+
+def kind_of(value: Any) -> str:
+    """A JSON value's kind in words, for messages: 'a list', 'a number', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_rows(rows: list[dict[str, Any]], required: tuple[str, ...], source: DataSource,
+               problem: Callable[[dict[str, Any]], str | None] | None = None) -> list[dict[str, Any]]:
+    """``rows`` unchanged when each is an object with every ``required`` field set and, given
+    ``problem``, ``problem(row)`` finds nothing; a DataError naming the row (and, for rows read
+    from a file, its line or place) otherwise."""
+    where = getattr(rows, "where", None)
     for i, row in enumerate(rows):
+        at = f" ({where[i]})" if where and i < len(where) else ""
+        if not isinstance(row, dict):
+            raise DataError(f"{source.describe()}: row {i}{at} is {kind_of(row)}; expected an object with fields "
+                            f"{', '.join(required)}")
         missing = [f for f in required if row.get(f) is None]
         if missing:
-            raise DataError(
-                f"{source.describe()}: row {i} has no {', '.join(map(repr, missing))}; "
-                f"each row needs fields {', '.join(required)}"
-            )
+            raise DataError(f"{source.describe()}: row {i} has no {', '.join(map(repr, missing))}{at}; "
+                            f"each row needs fields {', '.join(required)}")
+        found = problem(row) if problem is not None else None
+        if found:
+            raise DataError(f"{source.describe()}: row {i}{at}: {found}")
     return rows
 
 
-def read_json_rows(path: Path, *, field: str | None = None) -> list[dict[str, Any]]:
-    """The records of a local JSON Lines file (or, with ``field``, of a JSON file's list ``field``)."""
-    import datasets
+JSON_LINES = "JSON Lines, one object a line"
 
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist (expected a JSON{'' if field else ' Lines'} file)")
+
+def _unreadable(path: Path, shape: str, detail: str) -> DataError:
+    return DataError(f"data file {path} could not be read as {shape}: {detail}")
+
+
+def _read_text(path: Path, shape: str) -> str:
+    """A local file's text (UTF-8; .gz, .bz2 and .xz are decompressed)."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix)
     try:
-        dataset = datasets.load_dataset("json", data_files=str(path), field=field, split="train")
-    except (datasets.exceptions.DatasetGenerationError, OSError, ValueError) as err:
-        expected = f"a JSON object with a list {field!r}" if field else "JSON Lines, one object a line"
-        raise DataError(f"data file {path} could not be read as {expected}: {err}") from err
-    return dataset.to_list()
+        is_dir = path.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if is_dir:
+        raise _unreadable(path, shape, "a folder, not a file")
+    try:
+        if opener is not None:
+            with opener(path, "rb") as f:
+                data = f.read()
+        else:
+            data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"data file {path} does not exist (expected {shape})") from None
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as err:
+        raise _unreadable(path, shape, str(getattr(err, "strerror", None) or err)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise _unreadable(path, shape, f"line {line}: byte 0x{data[err.start]:02x} is not UTF-8 text") from None
+
+
+def _parse_json(text: str, path: Path, shape: str, line: int | None = None) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        at = f"line {line}, column {err.colno}" if line is not None else f"line {err.lineno}, column {err.colno}"
+        raise _unreadable(path, shape, f"{at}: not valid JSON ({err.msg})") from None
+    except RecursionError:
+        raise _unreadable(path, shape, f"{f'line {line}: ' if line else ''}JSON nested too deeply") from None
+
+
+def read_json_rows(path: Path, *, field: str | None = None, expected: str | None = None) -> list[dict[str, Any]]:
+    """The records of a local JSON Lines file (or of a JSON list of objects), or, with
+    ``field``, the list ``field`` of a JSON file's object. ``expected`` names the format in
+    messages.
+
+    Records come back as :class:`Records`, which know the line each came from. Raises
+    DataError naming the file, the line and what was expected.
+    """
+    path = Path(path)
+    if field is not None:
+        shape = f"a JSON object with a list {field!r}" + (f" ({expected})" if expected else "")
+        text = _read_text(path, shape)
+        if not text.strip():
+            raise _unreadable(path, shape, "empty file")
+        document = _parse_json(text, path, shape)
+        if not isinstance(document, dict):
+            raise _unreadable(path, shape, f"{kind_of(document)} at the top")
+        if field not in document:
+            raise _unreadable(path, shape, f"no {field!r} key")
+        rows = document[field]
+        if not isinstance(rows, list):
+            raise _unreadable(path, shape, f"{field!r} is {kind_of(rows)}")
+        return Records(rows, (f"{field}[{i}]" for i in range(len(rows))))
+    shape = expected or JSON_LINES
+    text = _read_text(path, shape)
+    if not text.strip():
+        raise _unreadable(path, shape, "empty file")
+    if text.lstrip().startswith("["):  # one JSON list of objects
+        document = _parse_json(text, path, shape)
+        if not isinstance(document, list):
+            raise _unreadable(path, shape, f"{kind_of(document)} at the top")
+        for i, row in enumerate(document):
+            if not isinstance(row, dict):
+                raise _unreadable(path, shape, f"record {i + 1} is {kind_of(row)}, not an object")
+        return Records(document, (f"record {i + 1}" for i in range(len(document))))
+    rows, where = [], []
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        row = _parse_json(line, path, shape, line=number)
+        if not isinstance(row, dict):
+            raise _unreadable(path, shape, f"line {number} is {kind_of(row)}, not an object")
+        rows.append(row)
+        where.append(f"line {number}")
+    return Records(rows, where)
 
 
 def read_hub_rows(hub: str, config: str | None, split: str) -> list[dict[str, Any]]:

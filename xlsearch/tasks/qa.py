@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Task, read_json_rows
+from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Records, Task, kind_of, read_json_rows
 
 SQUAD_HUB_ID = "rajpurkar/squad"  # English training and dev data
 XQUAD_HUB_ID = "google/xquad"  # dev data of every XQuAD language (Artetxe et al. 2020)
 XQUAD_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
+SQUAD_FORMAT = "SQuAD v1.1 JSON: articles -> paragraphs (context) -> qas (id, question, answers)"
 QUESTION_PREFIX = "question: "
 CONTEXT_SEPARATOR = " context: "
 
@@ -25,25 +26,68 @@ def qa_input(question: str, context: str) -> str:
 
 
 def flatten_squad(articles: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
-    """SQuAD v1.1 articles as flat rows with the hub's columns (answers as lists of text/start)."""
-    rows = []
-    for article in articles:
-        for paragraph in article.get("paragraphs") or []:
-            for qa in paragraph.get("qas") or []:
-                answers = qa.get("answers") or []
+    """SQuAD v1.1 articles as flat rows with the hub's columns (answers as lists of text/start).
+
+    Returns :class:`Records` that name each question's place (``article 2, paragraph 1,
+    question 3 (id '...')``); a part of the wrong shape raises DataError naming its place.
+    """
+    rows, where = [], []
+
+    def expect(value: Any, kind: type, at: str, what: str) -> Any:
+        if not isinstance(value, kind):
+            raise DataError(f"data file {path}: {at} is {kind_of(value)}; expected {what}")
+        return value
+
+    for a, article in enumerate(articles, 1):
+        at = f"article {a}"
+        expect(article, dict, at, 'an object with "paragraphs"')
+        for p, paragraph in enumerate(expect(article.get("paragraphs", []), list, f"{at}, 'paragraphs'",
+                                             "a list of paragraphs"), 1):
+            at_p = f"{at}, paragraph {p}"
+            expect(paragraph, dict, at_p, 'an object with "context" and "qas"')
+            for q, qa in enumerate(expect(paragraph.get("qas", []), list, f"{at_p}, 'qas'",
+                                          "a list of questions"), 1):
+                at_q = f"{at_p}, question {q}"
+                expect(qa, dict, at_q, 'an object with "id", "question" and "answers"')
+                if isinstance(qa.get("id"), (str, int)) and not isinstance(qa.get("id"), bool):
+                    at_q += f", id {str(qa['id'])[:40]!r}"
+                answers = qa.get("answers")
+                if answers is not None:
+                    for n, ans in enumerate(expect(answers, list, f"{at_q}, 'answers'", "a list of answers"), 1):
+                        expect(ans, dict, f"{at_q}, answer {n}", 'an object with "text" and "answer_start"')
+                    answers = {"text": [ans.get("text") for ans in answers],
+                               "answer_start": [ans.get("answer_start") for ans in answers]}
                 rows.append({
                     "id": qa.get("id"),
                     "title": article.get("title"),
                     "context": paragraph.get("context"),
                     "question": qa.get("question"),
-                    "answers": {
-                        "text": [ans.get("text") for ans in answers],
-                        "answer_start": [ans.get("answer_start") for ans in answers],
-                    } if answers else None,
+                    "answers": answers,
                 })
+                where.append(at_q)
     if not rows:
-        raise DataError(f"{path}: no questions found (expected SQuAD v1.1 JSON: data -> paragraphs -> qas)")
-    return rows
+        raise DataError(f"data file {path}: no questions found; expected {SQUAD_FORMAT}")
+    return Records(rows, where)
+
+
+def qa_row_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with a QA row (hub columns), or None: ids are strings or numbers, question
+    and context non-empty text, and at least one answer has non-empty text."""
+    if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+        return f"'id' is {kind_of(row['id'])}; expected a string or a number"
+    for key in ("question", "context"):
+        if not isinstance(row[key], str) or not row[key].strip():
+            return f"{key!r} is {kind_of(row[key])}; expected non-empty text"
+    answers = row["answers"]
+    texts = answers.get("text") if isinstance(answers, dict) else None
+    if not isinstance(texts, list):
+        return f"'answers' is {kind_of(answers)}; expected answers with text"
+    for n, text in enumerate(texts, 1):
+        if not isinstance(text, str):
+            return f"answer {n}'s 'text' is {kind_of(text)}; expected a string"
+    if not any(text.strip() for text in texts):
+        return "no answer with text; each question needs at least one non-empty answer"
+    return None
 
 
 class QATask(Task):
@@ -72,11 +116,14 @@ class QATask(Task):
         return f"xquad.{lang}"
 
     def read_local_rows(self, path: Path) -> list[dict[str, Any]]:
-        return flatten_squad(read_json_rows(path, field="data"), path)
+        return flatten_squad(read_json_rows(path, field="data", expected=SQUAD_FORMAT), path)
+
+    def row_problem(self, row: dict[str, Any]) -> str | None:
+        return qa_row_problem(row)
 
     def example_from_row(self, row: dict[str, Any], lang: str) -> Example:
         # Several annotators often give the same span; one copy of each is enough for max-over-refs.
-        targets = tuple(dict.fromkeys(text for text in row["answers"]["text"] if text))
+        targets = tuple(dict.fromkeys(text for text in row["answers"]["text"] if text and text.strip()))
         if not targets:
             raise DataError(f"question {row['id']!r} has no answer text; each question needs one")
         return Example(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Task, read_json_rows
+from xlsearch.tasks.base import ROLE_SPLITS, DataError, DataSource, Example, Task, kind_of, read_json_rows
 
 HUB_ID = "csebuetnlp/xlsum"
 # Language code -> XL-Sum's configuration on the hub.
@@ -50,7 +50,16 @@ class XLSumTask(Task):
         return config
 
     def read_local_rows(self, path: Path) -> list[dict[str, Any]]:
-        return read_json_rows(path)
+        return read_json_rows(path, expected='JSON Lines, one object a line with "id", "text" and "summary"')
+
+    def row_problem(self, row: dict[str, Any]) -> str | None:
+        """Ids are strings or numbers; article and summary are non-empty text."""
+        if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+            return f"'id' is {kind_of(row['id'])}; expected a string or a number"
+        for key in ("text", "summary"):
+            if not isinstance(row[key], str) or not row[key].strip():
+                return f"{key!r} is {kind_of(row[key])}; expected non-empty text"
+        return None
 
     def example_from_row(self, row: dict[str, Any], lang: str) -> Example:
         return Example(id=str(row["id"]), lang=lang, input_text=row["text"], targets=(row["summary"],))
