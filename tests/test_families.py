@@ -74,4 +74,4 @@ def test_a_language_mbart_lacks_is_refused_listing_all_52():
     with pytest.raises(SpecError) as info:
         parse_spec({**SPEC, "target_languages": ["el"]})
     listed = info.value.allowed.split("mbart supports: ")[1].split(", ")
-    assert info.value.field == "target_languages.0" and len(listed) == 52 and "ka" in listed
+    assert info.value.field == "target_languages[0]" and len(listed) == 52 and "ka" in listed

@@ -45,7 +45,9 @@ FIELDS = [
 
 numbers = st.one_of(
     st.integers(), st.integers(min_value=-2, max_value=20), st.sampled_from([0, -1, 2**31, 2**32, 2**64, 10**30]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 0.5, 1.0, 1e-4, 1e308])
+    # Subnormals off: training tests in the same process turn on torch's flush-to-zero, which
+    # Hypothesis refuses to draw subnormal floats under.
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.sampled_from([0.0, -0.0, 0.5, 1.0, 1e-4, 1e308])
 )
 texts = st.one_of(
     st.text(max_size=40), st.sampled_from(["", "none", "auto", "grid", "en", "de", "full", "1e-4", ".inf", "xx"]),
