@@ -51,3 +51,17 @@ def test_bad_trial_settings_exit_2_with_one_line(sets, words, tmp_path):
 def test_ui_refuses_a_folder_without_a_store(tmp_path):
     out = xlsearch("ui", str(tmp_path))
     assert out.returncode == 2 and "no mlflow.db there" in out.stderr
+
+
+def test_ui_keeps_the_users_environment(tmp_path, monkeypatch):
+    import subprocess
+
+    from xlsearch.cli import main
+
+    seen = {}
+    monkeypatch.setattr(subprocess, "call", lambda argv, env: seen.update(argv=argv, env=env) or 0)
+    monkeypatch.setenv("MLFLOW_SOMETHING", "kept")
+    (tmp_path / "mlflow.db").write_bytes(b"")
+    assert main(["ui", str(tmp_path), "--port", "5999"]) == 0
+    assert seen["env"]["MLFLOW_SOMETHING"] == "kept" and "PATH" in seen["env"]
+    assert seen["env"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"

@@ -235,6 +235,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    import os
     import subprocess
     from pathlib import Path
 
@@ -252,7 +253,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         uri = default_tracking_uri(target)
     argv, env = ui_command(uri, port=args.port)
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
-    return subprocess.call(argv, env=env)
+    # ui_command's variables are added to the user's environment, not a replacement for it.
+    return subprocess.call(argv, env={**os.environ, **env})
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
