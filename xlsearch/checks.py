@@ -16,7 +16,7 @@ from xlsearch.languages import LANGUAGES, UnknownLanguageError
 from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
-from xlsearch.space import grid_size
+from xlsearch.space import grid_size, setting_choices
 from xlsearch.spec import Range, SpecError, SweepSpec, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
 from xlsearch.tasks.builtin import BUILTIN_DATASETS
@@ -56,9 +56,9 @@ def check_spec(spec: SweepSpec) -> None:
 
     _check_languages(spec, family)
     _check_lr(spec.search.lr)
-    method_langs = _check_methods(spec, family)
+    _check_methods(spec, family)
     _check_intermediate_tuning(spec, family)
-    _check_data(spec, extra_train_languages=method_langs)
+    _check_data(spec, extra_train_languages=method_languages(spec))
     _check_grid_and_budget(spec)
     if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
         raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
@@ -162,11 +162,10 @@ def _domain_values(field: str, domain: Any) -> list[Any] | Range:
     return [domain]
 
 
-def _check_methods(spec: SweepSpec, family: ModelFamily) -> set[str]:
-    """Check method names and sub-parameters; returns extra languages methods train on."""
+def _check_methods(spec: SweepSpec, family: ModelFamily) -> None:
+    """Check method names and sub-parameters."""
     if not spec.search.methods:
         raise SpecError("search.methods", {}, f"at least one of: {', '.join(METHODS)}")
-    extra_langs: set[str] = set()
     for name, params in spec.search.methods.items():
         if name not in METHODS:
             raise SpecError("search.methods", name, f"unknown method; known: {', '.join(METHODS)}")
@@ -179,13 +178,11 @@ def _check_methods(spec: SweepSpec, family: ModelFamily) -> set[str]:
             param = method.params[key]
             if param.kind == "languages":
                 # A list of codes is one setting; a list of lists is a choice between settings.
-                choices = domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
-                for choice in choices:
+                for choice in setting_choices(domain, param.kind):
                     if not param.is_valid(choice):
                         raise SpecError(field, choice, param.allowed())
                     for code in choice:
                         _check_language(field, code, family)
-                        extra_langs.add(code)
                 continue
             values = _domain_values(field, domain)
             if isinstance(values, Range):
@@ -197,7 +194,6 @@ def _check_methods(spec: SweepSpec, family: ModelFamily) -> set[str]:
                     raise SpecError(field, v, "a finite number")
                 if not param.is_valid(v):
                     raise SpecError(field, v, param.allowed())
-    return extra_langs
 
 
 def method_languages(spec: SweepSpec) -> set[str]:
@@ -209,8 +205,7 @@ def method_languages(spec: SweepSpec) -> set[str]:
             param = method.params.get(key) if method else None
             if param is None or param.kind != "languages":
                 continue
-            choices = domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
-            langs.update(code for choice in choices if isinstance(choice, list) for code in choice
+            langs.update(code for choice in setting_choices(domain, param.kind) if isinstance(choice, list) for code in choice
                          if isinstance(code, str))
     return langs
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from xlsearch.checks import method_languages
 from xlsearch.methods import METHODS
-from xlsearch.sources import task_source
+from xlsearch.sources import task_source, text_role
 from xlsearch.spec import SweepSpec, SpecError
 from xlsearch.tasks import DataError, DataSource, Task, get_task
-from xlsearch.training.data import UNLABELED_PREFERENCE
 
 
 @dataclass(frozen=True)
@@ -81,20 +80,12 @@ def _wanted(spec: SweepSpec) -> list[tuple[str, str]]:
         if option != "none":
             text_langs += option.languages or spec.all_languages
     for lang in dict.fromkeys(text_langs):
-        role = _text_role(spec, lang)
+        role = text_role(spec, lang)
         if role is None:
             raise SpecError(f"data.{lang}.unlabeled", None, "no text at all for this language (intermediate "
                             "tuning or a method trains on it); give data.<lang>.unlabeled, .train or .dev")
         wanted[(lang, role)] = None
     return list(wanted)
-
-
-def _text_role(spec: SweepSpec, lang: str) -> str | None:
-    """The split unlabeled text comes from (as :func:`xlsearch.training.data.unlabeled_texts`
-    reads it): the spec's own sources first, then the task's defaults."""
-    given = spec.data.get(lang, {})
-    roles = [r for r in UNLABELED_PREFERENCE if r in given] + [r for r in UNLABELED_PREFERENCE if r not in given]
-    return next((r for r in roles if task_source(spec, lang, r) is not None), None)
 
 
 def _count(spec: SweepSpec, task: Task, lang: str, role: str, source: DataSource) -> int | None:

@@ -29,3 +29,16 @@ def _from_spec(spec: SweepSpec, src: DataSourceSpec, role: str) -> DataSource:
 
 def has_data(spec: SweepSpec, lang: str, role: str) -> bool:
     return task_source(spec, lang, role) is not None
+
+
+# Where unlabeled text in a language comes from, in order of preference: never the labels.
+UNLABELED_PREFERENCE = ("unlabeled", "train", "dev")
+
+
+def text_role(spec: SweepSpec, lang: str) -> str | None:
+    """The role whose task inputs serve as unlabeled text in ``lang``: ``unlabeled``, else
+    ``train``, else ``dev``, the sources the spec names first (a spec with local files never
+    reaches the hub); None when the language has no data at all."""
+    given = spec.data.get(lang, {})
+    roles = [r for r in UNLABELED_PREFERENCE if r in given] + [r for r in UNLABELED_PREFERENCE if r not in given]
+    return next((r for r in roles if has_data(spec, lang, r)), None)

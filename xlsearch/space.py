@@ -37,10 +37,10 @@ def decode_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _choices(domain: Any, kind: str) -> list[Any]:
+def setting_choices(domain: Any, kind: str) -> list[Any]:
     """A method parameter's domain as a list of settings (lists of languages stay one setting)."""
     if kind == "languages":
-        return domain if domain and isinstance(domain[0], list) else [domain]
+        return domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
     return domain if isinstance(domain, list) else [domain]
 
 
@@ -75,7 +75,7 @@ class OptunaSpace:
                 else:
                     trial.suggest_float(key, domain.low, domain.high, log=domain.log)
                 continue
-            options = [_encode_choice(v) for v in _choices(domain, kind)]
+            options = [_encode_choice(v) for v in setting_choices(domain, kind)]
             if len(options) > 1:
                 trial.suggest_categorical(key, options)
             else:
@@ -95,7 +95,7 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
     configs = []
     for method, params in spec.search.methods.items():
         names = list(params)
-        value_lists = [_choices(params[n], METHODS[method].params[n].kind) for n in names]
+        value_lists = [setting_choices(params[n], METHODS[method].params[n].kind) for n in names]
         for values in itertools.product(*value_lists):
             for rate in lr:
                 for label in intermediate_labels(spec):
@@ -116,7 +116,7 @@ def grid_size(spec: SweepSpec) -> int | None:
         for key, domain in params.items():
             if isinstance(domain, Range):
                 return None
-            n *= len(_choices(domain, METHODS[name].params[key].kind))
+            n *= len(setting_choices(domain, METHODS[name].params[key].kind))
         per_method += n
     return len(s.lr) * per_method * len(s.intermediate_tuning)
 

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xlsearch.sources import task_source
+from xlsearch.sources import task_source, text_role
 from xlsearch.spec import SweepSpec
 from xlsearch.tasks import get_task
 from xlsearch.tasks.base import DataError, Example
-
-
-UNLABELED_PREFERENCE = ("unlabeled", "train", "dev")
 
 
 @dataclass
@@ -31,14 +28,10 @@ def unlabeled_texts(spec: SweepSpec, lang: str, limit: int | None) -> list[str]:
     """Unlabeled text in ``lang``: the task inputs of its `unlabeled` split, else of `train`,
     else of `dev`; never the labels."""
     task = get_task(spec.task)
-    given = spec.data.get(lang, {})
-    # Sources the spec names win over hub defaults: a spec with local files never reaches the hub.
-    splits = [s for s in UNLABELED_PREFERENCE if s in given] + [s for s in UNLABELED_PREFERENCE if s not in given]
-    for split in splits:
-        source = task_source(spec, lang, split)
-        if source is not None:
-            examples = task.load(source, lang, limit=limit, seed=spec.search.seed)
-            return [text for text in map(task.unlabeled_text, examples) if text.strip()]
+    role = text_role(spec, lang)
+    if role is not None:
+        examples = task.load(task_source(spec, lang, role), lang, limit=limit, seed=spec.search.seed)
+        return [text for text in map(task.unlabeled_text, examples) if text.strip()]
     raise DataError(f"no text at all for language {lang!r}")
 
 
