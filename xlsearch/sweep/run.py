@@ -65,6 +65,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
                                       prepare_intermediate_tuning, write_summary)
     from xlsearch.tracking import SweepTracker
+    from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
     from xlsearch.training.loop import objective_name
 
     sweep_dir = spec.sweep_dir
@@ -86,7 +87,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         created_dir = not sweep_dir.exists()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         spec_copy = sweep_dir / "spec.yaml"
-        spec_copy.write_text(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True))
+        spec_copy.write_text(redact(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True)))
         objective = objective_name(spec)
         uri = tracking_uri(spec)
         tracker = SweepTracker(uri, spec.tracking.experiment or spec.name, sweep_dir)
@@ -98,7 +99,8 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
-        trials = trial_records(tuner.fit())
+        with aws_credentials_in_a_private_file():  # else Tune copies them into Ray's logs
+            trials = trial_records(tuner.fit())
         best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
         summary = {
             "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +19,7 @@ from xlsearch.space import OptunaSpace, grid_configs, planned_trials
 from xlsearch.spec import SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
 from xlsearch.sweep.trainable import SweepContext, trial_driver
+from xlsearch.tracking.secrets import redact_values
 from xlsearch.training.loop import objective_name
 
 TUNE_DIR_NAME = "tune"
@@ -75,7 +77,15 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
     """Join ``address`` (``auto`` = the running cluster), or start a local Ray.
 
     The dashboard stays on: Train V2 asks its State API whether a trial that ASHA killed is
-    dead, and without it the trial's CPUs stay reserved and the sweep hangs.
+    dead, and without it the trial's CPUs stay reserved and the sweep hangs. That query runs in
+    Train's ``PlacementGroupCleaner`` actors and finds the cluster by scanning the host unless
+    ``RAY_ADDRESS`` says which: with a second Ray on the machine (another sweep, a notebook) the
+    scan fails, the cleaners die and the sweep deadlocks. So every worker is told its own
+    cluster's address (a local Ray gets a GCS port chosen here, so that it is known in advance).
+
+    A local Ray is for this machine only: every port it opens, metrics exporters included, is
+    bound to 127.0.0.1 (:func:`_loopback_only`).
+
     Workers' own logs reach the terminal only with ``verbose``: Ray Train logs every report
     in full; the sweep prints one line per round instead, and failures name their log file.
     """
@@ -85,11 +95,70 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
         os.environ.setdefault(key, value)
     if ray.is_initialized():
         return
-    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": dict(RAY_ENV)}, "log_to_driver": verbose}
+    env_vars = dict(RAY_ENV)
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env_vars}, "log_to_driver": verbose}
     if address:
+        own = _bootstrap_address(address)
+        if own:
+            env_vars["RAY_ADDRESS"] = own
         ray.init(address=address, **kwargs)
-    else:
+        return
+    port = _free_port()
+    env_vars["RAY_ADDRESS"] = f"127.0.0.1:{port}"
+    with _loopback_only(), _scoped_env("RAY_GCS_SERVER_PORT", str(port)):
         ray.init(num_cpus=num_cpus, **kwargs)
+
+
+def _bootstrap_address(address: str) -> str | None:
+    """``host:port`` of the cluster's GCS for ``address`` (``auto`` resolved), or None for a Ray
+    Client address (``ray://``), whose workers live on a cluster that knows itself."""
+    if "://" in address:
+        return None
+    from ray._private.services import canonicalize_bootstrap_address_or_die
+
+    return canonicalize_bootstrap_address_or_die(address)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _scoped_env(key: str, value: str):
+    before = os.environ.get(key)
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+@contextmanager
+def _loopback_only():
+    """Start a local Ray that listens on 127.0.0.1 only.
+
+    Ray binds its servers and its three Prometheus exporters (dashboard, autoscaler, each node's
+    agent) to the loopback address when the node's IP is the loopback address, which it is when
+    multi-node clusters are off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, Ray's own setting for
+    laptops). Ray's processes read that variable when they start; this driver read it when it
+    imported Ray, so the module's constant is switched for the start too, and both are put back.
+    """
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with _scoped_env(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, "0"):
+            yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[float, float]:
@@ -198,7 +267,10 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     from ray.tune.search.optuna import OptunaSearch
 
     objective = objective_name(spec)
-    context = SweepContext(spec=spec.model_dump(), base_dir=spec.base_dir, sweep_dir=str(sweep_dir),
+    # Trials get the spec without the value of any secret in the environment: Tune and Train
+    # keep what trials get in their files (the sweep folder), and trials never need a secret from
+    # the spec (they read tokens from their environment).
+    context = SweepContext(spec=redact_values(spec.model_dump()), base_dir=spec.base_dir, sweep_dir=str(sweep_dir),
                            num_workers=placement_.num_workers, gpus_per_worker=placement_.gpus_per_worker,
                            cpus_per_worker=placement_.cpus_per_worker)
     # The driver holds no CPU, only a token amount of memory (Ray refuses an empty request):

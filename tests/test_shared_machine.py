@@ -1,0 +1,172 @@
+"""A sweep on a shared machine: other Rays beside it, secrets in the environment, open ports.
+
+Real local Ray throughout. The slow tests launch `xlsearch run` the way users do.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_sweep import XLSEARCH, REPO, run_cli, sweep_spec  # noqa: F401  (ray_env is a fixture)
+from test_sweep import ray_env  # noqa: F401
+
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+
+
+def _descendants_listening() -> list[tuple[str, str, int]]:
+    """(process name, address, port) of every listening TCP socket of this process's descendants."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            for conn in proc.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found.append((proc.name(), conn.laddr.ip, conn.laddr.port))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.fixture
+def another_ray(tmp_path):
+    """A second Ray on this machine, as a colleague's notebook would start one; stopped after."""
+    script = tmp_path / "other_ray.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time, ray
+        ray.init(num_cpus=1, log_to_driver=False)
+        print("up", flush=True)
+        time.sleep(900)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout.readline().strip() == "up"
+    yield
+    os.killpg(proc.pid, signal.SIGKILL)  # the notebook's Ray dies with its driver's process group
+    proc.wait()
+
+
+def test_a_local_ray_listens_on_the_loopback_address_only():
+    import ray
+
+    from xlsearch.sweep.tuner import init_ray
+
+    init_ray(None, num_cpus=1)
+    try:
+        time.sleep(3)  # the dashboard's agent opens its metrics port after start-up
+        listening = _descendants_listening()
+    finally:
+        ray.shutdown()
+    assert listening, "no Ray process found listening"
+    exposed = [s for s in listening if s[1] not in LOOPBACK]
+    assert not exposed, f"listening on other interfaces than loopback: {exposed}"
+
+
+def test_train_finds_its_own_cluster_beside_another_ray(another_ray):
+    """Train V2's placement-group cleaner asks the State API whether a trial's controller is
+    alive; with two Rays on the host it scanned for 'the' cluster, failed, and left the trial's
+    CPUs reserved for ever (two sweeps deadlocked each other)."""
+    import ray
+
+    from xlsearch.sweep.tuner import init_ray
+
+    @ray.remote(num_cpus=0)
+    def ask_state_api() -> str:
+        from ray.util.state import list_nodes
+
+        return list_nodes()[0].node_ip
+
+    init_ray(None, num_cpus=1)
+    try:
+        assert ray.get(ask_state_api.remote(), timeout=120) in LOOPBACK
+    finally:
+        ray.shutdown()
+
+
+def _small_sweep(storage: Path, name: str) -> dict:
+    raw = sweep_spec(storage)
+    raw["name"] = name
+    raw["search"]["intermediate_tuning"] = ["none"]
+    raw["search"]["num_samples"] = 4
+    raw["budget"] = {"max_trials": 4}
+    raw["training"].update({"steps_per_round": 8, "rounds": 3})
+    raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
+    return raw
+
+
+def _child_trial_ids(sweep_dir: Path, name: str) -> list[str]:
+    from xlsearch.tracking import SweepTracker, default_tracking_uri
+
+    tracker = SweepTracker(default_tracking_uri(sweep_dir), name, sweep_dir)
+    tracker.start_sweep(name, {})
+    return [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
+
+
+@pytest.mark.slow
+def test_two_sweeps_started_together_on_one_machine_both_finish(tmp_path, ray_env):
+    procs = []
+    for i, name in enumerate(["sweep-a", "sweep-b"]):
+        spec_file = tmp_path / f"{name}.yaml"
+        spec_file.write_text(yaml.safe_dump(_small_sweep(tmp_path / name, name)))
+        log = open(tmp_path / f"{name}.log", "w")
+        procs.append(subprocess.Popen([*XLSEARCH, "run", str(spec_file), "--num-cpus", "1"], env=ray_env,
+                                      stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True))
+        time.sleep(3)
+    try:
+        codes = [p.wait(timeout=900) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    for name, code in zip(["sweep-a", "sweep-b"], codes):
+        log = (tmp_path / f"{name}.log").read_text()
+        assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
+        summary = json.loads((tmp_path / name / name / "summary.json").read_text())
+        assert summary["trials"] == 4 and summary["errors"] == 0, log[-3000:]
+        trial_ids = _child_trial_ids(tmp_path / name / name, name)
+        assert len(trial_ids) == len(set(trial_ids)) == 4
+
+
+@pytest.mark.slow
+def test_no_secret_from_the_environment_reaches_a_file_of_the_sweep_or_of_ray(tmp_path, ray_env):
+    planted = {name: "s3cr3t" + secrets.token_hex(12) for name in
+               ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "WANDB_API_KEY",
+                "MLFLOW_TRACKING_PASSWORD", "GITHUB_TOKEN")}
+    planted["AWS_ACCESS_KEY_ID"] = "AKIA" + secrets.token_hex(8).upper()
+    ray_tmp = Path(tempfile.mkdtemp(prefix="xls-ray-", dir="/tmp"))  # short: Ray's socket paths
+    try:
+        raw = _small_sweep(tmp_path / "results", "secret-sweep")
+        raw["search"]["num_samples"] = 2
+        raw["budget"] = {"max_trials": 2}
+        raw["training"]["rounds"] = 2
+        raw["scheduler"] = "none"
+        spec_file = tmp_path / "spec.yaml"
+        spec_file.write_text(yaml.safe_dump(raw))
+        env = {**ray_env, **planted, "RAY_TMPDIR": str(ray_tmp)}
+        out = run_cli(["run", str(spec_file), "--num-cpus", "1"], env)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        files = [p for folder in (tmp_path / "results", ray_tmp) for p in folder.rglob("*")
+                 if p.is_file() and not p.is_symlink()]
+        assert any("runtime_env" in p.name for p in files)  # Ray's logs were searched too
+        leaks = []
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError:  # sockets, files Ray removed meanwhile
+                continue
+            leaks += [f"{name} in {path}" for name, value in planted.items() if value.encode() in data]
+        assert not leaks, "\n".join(leaks[:20])
+        assert not any(value in out.stdout + out.stderr for value in planted.values())
+    finally:
+        subprocess.run(["rm", "-rf", str(ray_tmp)])
