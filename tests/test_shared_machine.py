@@ -124,7 +124,7 @@ def test_two_sweeps_started_together_on_one_machine_both_finish(tmp_path, ray_en
                                       stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True))
         time.sleep(3)
     try:
-        codes = [p.wait(timeout=900) for p in procs]
+        codes = [p.wait(timeout=480) for p in procs]  # alone: ~250 s on 2 CPUs
     finally:
         for p in procs:
             if p.poll() is None:
