@@ -39,22 +39,31 @@ def _descendants_listening() -> list[tuple[str, str, int]]:
     return found
 
 
+def _start_a_ray(tmp_path: Path, num_cpus: int, env: dict | None = None):
+    """A Ray started by a Python process, as a notebook starts one; yields its address, then stops
+    it (its processes share the starter's process group; `ray stop` would stop every Ray here)."""
+    script = tmp_path / "a_ray.py"
+    script.write_text(textwrap.dedent(f"""
+        import time, ray
+        ray.init(num_cpus={num_cpus}, log_to_driver=False)
+        print(ray.get_runtime_context().gcs_address, flush=True)
+        time.sleep(1800)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    address = proc.stdout.readline().strip()
+    assert address, "the other Ray did not start"
+    try:
+        yield address
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @pytest.fixture
 def another_ray(tmp_path):
-    """A second Ray on this machine, as a colleague's notebook would start one; stopped after."""
-    script = tmp_path / "other_ray.py"
-    script.write_text(textwrap.dedent("""
-        import sys, time, ray
-        ray.init(num_cpus=1, log_to_driver=False)
-        print("up", flush=True)
-        time.sleep(900)
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    assert proc.stdout.readline().strip() == "up"
-    yield
-    os.killpg(proc.pid, signal.SIGKILL)  # the notebook's Ray dies with its driver's process group
-    proc.wait()
+    """A second Ray on this machine, as a colleague's notebook would start one."""
+    yield from _start_a_ray(tmp_path, num_cpus=1)
 
 
 def test_a_local_ray_listens_on_the_loopback_address_only():
@@ -136,6 +145,32 @@ def test_two_sweeps_started_together_on_one_machine_both_finish(tmp_path, ray_en
         assert summary["trials"] == 4 and summary["errors"] == 0, log[-3000:]
         trial_ids = _child_trial_ids(tmp_path / name / name, name)
         assert len(trial_ids) == len(set(trial_ids)) == 4
+
+
+@pytest.mark.slow
+def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
+    for address in _start_a_ray(tmp_path, num_cpus=2, env=ray_env):
+        procs = []
+        for name in ["shared-a", "shared-b"]:
+            raw = _small_sweep(tmp_path / name, name)
+            raw["search"]["num_samples"], raw["budget"] = 2, {"max_trials": 2}
+            (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+            log = open(tmp_path / f"{name}.log", "w")
+            procs.append(subprocess.Popen([*XLSEARCH, "run", str(tmp_path / f"{name}.yaml"), "--address", address],
+                                          env=ray_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                          start_new_session=True))
+        try:
+            codes = [p.wait(timeout=480) for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+        for name, code in zip(["shared-a", "shared-b"], codes):
+            log = (tmp_path / f"{name}.log").read_text()
+            assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
+            assert json.loads((tmp_path / name / name / "summary.json").read_text())["trials"] == 2
+            trial_ids = _child_trial_ids(tmp_path / name / name, name)
+            assert len(trial_ids) == len(set(trial_ids)) == 2
 
 
 @pytest.mark.slow
