@@ -31,6 +31,7 @@ VIEW_KEY = "xlsearch-study"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 VIEW_NAME = "xlsearch: the study"
 STUDY_SECTION = "xlsearch-study-charts"
+STUDY_SECTION_NAME = "the study"
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,12 @@ def view_state(h: Headline) -> dict:
     own chart per metric in sections after this one."""
     columns = [_col("params", h.method), _col("params", h.intermediate_tuning), _col("metrics", h.lr),
                _col("metrics", h.objective), _col("metrics", h.wrong_rate), _col("metrics", h.target_score)]
-    widths = {c: max(120, 9 * len(c)) for c in columns[3:]}
+    # Wide enough for the metric names in the headers (MLflow cuts them at ~100 px).
+    widths = {_col("metrics", name): 7 * len(name) + 40 for name in (h.objective, h.wrong_rate, h.target_score)}
 
-    def scatter(uuid: str, x: str, y: str) -> dict:
-        return {"uuid": uuid, "type": "SCATTER", "metricSectionId": STUDY_SECTION, "deleted": False,
-                "isGenerated": False, "runsCountToCompare": 1000,
+    def scatter(uuid: str, x: str, y: str) -> dict:  # MLflow titles it "<x> vs. <y>"
+        return {"uuid": uuid, "type": "SCATTER", "metricSectionId": STUDY_SECTION,
+                "deleted": False, "isGenerated": False, "runsCountToCompare": 1000,
                 "xaxis": {"key": x, "type": "METRIC"}, "yaxis": {"key": y, "type": "METRIC"}}
 
     charts = [
@@ -82,7 +84,7 @@ def view_state(h: Headline) -> dict:
         "runsHiddenMode": "SHOW_ALL", "useGroupedValuesInCharts": False, "hideEmptyCharts": True,
         # Keeps the study's section first; MLflow sorts sections by name otherwise.
         "isAccordionReordered": True,
-        "compareRunSections": [{"uuid": STUDY_SECTION, "name": "the study: source score, wrong language, LR",
+        "compareRunSections": [{"uuid": STUDY_SECTION, "name": STUDY_SECTION_NAME,
                                 "display": True, "isReordered": True, "deleted": False, "isGenerated": False,
                                 "columns": 2, "cardHeight": 400}],
         "compareRunCharts": charts,
