@@ -160,13 +160,14 @@ def browser_or_skip():
 @pytest.fixture(scope="module")
 def finished_demo_sweep(tmp_path_factory, ray_env):  # noqa: F811
     """The smallest sweep that still shows the study's shape: three LRs of one method, one round
-    of 5 steps, run with `xlsearch run`, then moved to another folder (the original is gone)."""
+    of 15 steps, run with `xlsearch run`, then moved to another folder (the original is gone)."""
     folder = tmp_path_factory.mktemp("ui-demo")
     raw = sweep_spec(folder / "results", name="ui-demo", scheduler="none", budget={"max_trials": 3},
-                     subsample={"train": 64, "dev": 8, "unlabeled": 8})
+                     subsample={"train": 128, "dev": 8, "unlabeled": 8})
     raw["search"].update({"algorithm": "grid", "lr": [1.0e-4, 1.0e-3, 1.0e-2], "methods": {"full": {}},
                           "intermediate_tuning": ["none"]})
-    raw["training"].update({"steps_per_round": 5, "rounds": 1, "sample_generations": 2})
+    # 15 steps: enough for 1e-2 to move the random model's scores away from the others'.
+    raw["training"].update({"steps_per_round": 15, "rounds": 1, "sample_generations": 2})
     (folder / "spec.yaml").write_text(yaml.safe_dump(raw))
     out = run_cli(["run", str(folder / "spec.yaml"), "--num-cpus", "2"], ray_env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -186,7 +187,7 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
     parent = next(r for r in runs if r.data.tags.get("xlsearch.role") == "sweep")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 3
-    best_first = [r.info.run_name for r in sorted(children, key=lambda r: -r.data.metrics["source_dev/rougeL"])]
+    score = {r.info.run_name: r.data.metrics["source_dev/rougeL"] for r in children}
     log = shots / "ui.log"
     with xlsearch_ui(sweep_dir, log) as (_, base), sync_playwright() as p:
         runs_url = printed(log, "runs of ui-demo:")
@@ -201,7 +202,7 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
         # best source score first; nothing clicked.
         page.goto(runs_url)
         table = page.locator(".ag-root")
-        for name in [parent.info.run_name, *best_first]:
+        for name in [parent.info.run_name, *score]:
             table.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
         text = table.inner_text()
         for column in ("method", "intermediate_tuning", "lr", "source_dev/rougeL",
@@ -209,8 +210,9 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
             assert column in text.split("\n"), f"no column {column!r} in the runs table:\n{text[:2000]}"
         rows = page.evaluate("() => Array.from(document.querySelectorAll('.ag-row[row-index]'))"
                              ".map(r => [Number(r.getAttribute('row-index')), r.innerText])")
-        shown = [name for _, row in sorted(rows) for name in best_first if name in row.split("\n")]
-        assert shown == best_first, f"trials not sorted by source score: {shown}"
+        shown = [name for _, row in sorted(rows) for name in score if name in row.split("\n")]
+        assert sorted(shown) == sorted(score) and [score[n] for n in shown] == sorted(score.values(), reverse=True), \
+            f"trials not sorted by source score, best first: {[(n, score[n]) for n in shown]}"
         assert page.get_by_text("Traces", exact=True).count() <= 1  # the sidebar's link, not the GenAI page
         _close_assistant(page)
         page.screenshot(path=str(shots / "runs_table.png"))
@@ -220,6 +222,7 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
         page.get_by_text("the study", exact=True).wait_for(timeout=60_000)
         card = page.locator("[data-testid='experiment-view-compare-runs-card']").first
         card.wait_for(timeout=60_000)
+        _wait_for_plots(page, 2)
         card_text = card.inner_text()
         assert "target_mean/wrong_language_rate" in card_text and "source_dev/rougeL" in card_text
         _close_assistant(page)
@@ -227,17 +230,27 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
         card.screenshot(path=str(shots / "score_vs_wrong_language.png"))
 
         # A trial's page: a chart per target language, and the artifacts of the moved folder.
-        child = next(r for r in children if r.info.run_name == best_first[0])
-        page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{child.info.run_id}/model-metrics")
+        child = max(children, key=lambda r: r.data.metrics["source_dev/rougeL"])
+        trial_page = f"{base}/#/experiments/{experiment.experiment_id}/runs/{child.info.run_id}"
+        page.goto(f"{trial_page}/model-metrics?workflowType=machine_learning")
         for lang in ("de", "es", "fr"):
             page.get_by_text(f"target/{lang}", exact=False).first.wait_for(timeout=60_000)
+        _wait_for_plots(page, 12)  # 4 sections of 3 charts are on the first screen at least
         page.screenshot(path=str(shots / "trial_metrics.png"))
-        page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs/{child.info.run_id}/artifacts")
+        page.goto(f"{trial_page}/artifacts?workflowType=machine_learning")
         page.get_by_text("samples", exact=True).first.wait_for(timeout=60_000)
         assert page.get_by_text("No Artifacts Recorded").count() == 0
         page.screenshot(path=str(shots / "trial_artifacts.png"))
         browser.close()
     print(f"screenshots in {shots}")
+
+
+def _wait_for_plots(page, n: int, timeout_s: float = 60) -> None:
+    """Until ``n`` charts are drawn (plotly's svg), not their loading spinners."""
+    deadline = time.monotonic() + timeout_s
+    while page.locator("svg.main-svg").count() < n and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)
 
 
 def _close_assistant(page) -> None:
