@@ -205,7 +205,7 @@ def test_the_parent_run_carries_the_best_trial(store):
     tracker = SweepTracker(uri, "xl-best", sweep_dir)
     tracker.start_sweep("best", SPEC, None)
     for trial, config in CONFIGS.items():
-        tracker.start_trial(trial, config, run_name=f"name of {trial}")
+        tracker.start_trial(trial, config)
         for step in STEPS:
             tracker.log_round(trial, {"source_dev/f1": f1(trial, step), "target_mean/f1": 2 * f1(trial, step)}, step)
     tracker.end_sweep("FINISHED", best={"trial_id": "t2", "config": CONFIGS["t2"], "source_dev/f1": f1("t2", 200)})
@@ -216,9 +216,10 @@ def test_the_parent_run_carries_the_best_trial(store):
         (200, f1("t2", 200))]
     tags = parent.data.tags
     link = f"#/experiments/{tracker.experiment_id}/runs/{best.info.run_id}"
-    assert (tags["best.run_id"], tags["best.run_name"], tags["best.run_link"]) == (best.info.run_id, "name of t2", link)
+    name = best.info.run_name
+    assert (tags["best.run_id"], tags["best.run_name"], tags["best.run_link"]) == (best.info.run_id, name, link)
     assert tags["best.trial_id"] == "t2" and tags["best.config.method"] == "prompt_tuning"
-    assert f"[name of t2]({link})" in tags["mlflow.note.content"]
+    assert f"[{name}]({link})" in tags["mlflow.note.content"]
 
 
 def test_the_saved_view_sorts_by_the_objective_and_shows_the_headline_columns(store):
