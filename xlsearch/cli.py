@@ -336,10 +336,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{name}: report in {files[0]} ({len(files)} files)")
         summary = sweep_dir / "summary.json" if sweep_dir.is_dir() else None
         if summary is not None and summary.is_file():
-            from xlsearch.tracking import SweepTracker
+            from xlsearch.tracking import SweepTracker, default_tracking_uri, reroot_artifacts
 
             info = json.loads(summary.read_text())
-            tracker = SweepTracker(info["tracking_uri"], name, sweep_dir)
+            uri = info["tracking_uri"]
+            if (sweep_dir / "mlflow.db").is_file():  # the folder's own store, wherever it was moved
+                reroot_artifacts(sweep_dir)
+                uri = default_tracking_uri(sweep_dir)
+            tracker = SweepTracker(uri, name, sweep_dir)
             tracker.sweep_run_id = info["parent_run_id"]
             tracker.log_artifacts("sweep", out, "analysis")
             print(f"{name}: logged to the sweep's MLflow run {info['parent_run_id']} under analysis/")

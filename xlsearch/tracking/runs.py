@@ -219,8 +219,9 @@ class SweepTracker:
                 tags=scrub({**(tags or {}), MLFLOW_PARENT_RUN_ID: parent, TAG_TRIAL_ID: trial_id,
                             TAG_ROLE: "trial", TAG_SWEEP: self.sweep_name or ""})).info.run_id
             self._sibling_names().add(run_name)
+            self._trial_runs[trial_id] = run_id
             if metrics:
-                self.log_round(trial_id, metrics, step=0, run_id=run_id)
+                self.log_round(trial_id, metrics, step=0)
         elif self.client.get_run(run_id).info.status != "RUNNING":
             self.client.update_run(run_id, status="RUNNING")
         self._trial_runs[trial_id] = run_id
@@ -231,10 +232,10 @@ class SweepTracker:
                              f"{run_id} has {old!r}; a trial's config cannot change")
         return run_id
 
-    def log_round(self, trial_id: str, metrics: dict[str, Any], step: int, run_id: str | None = None) -> None:
+    def log_round(self, trial_id: str, metrics: dict[str, Any], step: int) -> None:
         """Log one evaluation round's metrics at ``step``. Numbers (and NaN) are logged, bools as
         0/1; strings, lists and +-inf are skipped. Names are kept as given (``target/de/f1``)."""
-        run_id = run_id or self._trial_run(trial_id)
+        run_id = self._trial_run(trial_id)
         now = int(time.time() * 1000)
         entries = [Metric(key, value, now, int(step)) for key, raw in metrics.items()
                    if (value := _metric_value(raw)) is not None]
