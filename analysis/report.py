@@ -1,10 +1,15 @@
 """The analysis report of a sweep: tables shaped like the study's (rows: method x intermediate
 tuning; columns: target languages and their average), plots, and a Markdown page tying them
-together. Written into one folder, and logged to the sweep's parent MLflow run when there is one.
+together, with an HTML copy whose plots are inside the page (MLflow's artifact viewer shows
+Markdown as plain text, and HTML with embedded images as a page). Written into one folder, and
+logged to the sweep's parent MLflow run when there is one.
 """
 from __future__ import annotations
 
+import base64
+import html
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -262,5 +267,52 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
         "Tables for every rule: `table_<rule>_<score|wrong_language>.{csv,tex}`; regrets: `regret.csv`.",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
-    files.insert(0, out / "report.md")
+    (out / "report.html").write_text(html_page(lines, out, title), encoding="utf-8")
+    files[:0] = [out / "report.md", out / "report.html"]
     return files
+
+
+_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)]+)\)$")
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def html_page(lines: list[str], folder: Path, title: str) -> str:
+    """The report's Markdown ``lines`` as one HTML page, its images inlined from ``folder`` as
+    data URIs (the page is then whole wherever it is opened, MLflow's artifact viewer included).
+    Covers what the report uses: headings, paragraphs, tables, images, bold and code."""
+    body, table = [], []
+
+    def flush_table():
+        if table:
+            rows = [[c.strip() for c in row.strip("|").split("|")] for row in table if not set(row) <= set("|-: ")]
+            head, *rest = rows
+            body.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"
+                        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rest)
+                        + "</table>")
+            table.clear()
+
+    for line in lines:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush_table()
+        if image := _IMAGE.match(line):
+            data = base64.b64encode((folder / image.group(2)).read_bytes()).decode("ascii")
+            body.append(f'<p><img alt="{html.escape(image.group(1))}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("## "):
+            body.append(f"<h2>{_inline(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{_inline(line[2:])}</h1>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    flush_table()
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 1em}"
+             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;"
+             "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

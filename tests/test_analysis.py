@@ -127,6 +127,23 @@ def test_report_files_tables_and_plots(tmp_path):
         assert np.std(image[..., :3]) > 0.05  # something is drawn, not a blank canvas
 
 
+def test_the_html_report_holds_its_tables_and_plots(tmp_path):
+    import base64
+    import re
+
+    df = frame(trial("f1", 1e-3, source=40, de=5, es=7, wrong_de=0.9, wrong_es=0.8),
+               trial("f2", 1e-4, source=20, de=24, es=26))
+    write_report(analyze(df), tmp_path, "hand")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<h1>hand: choosing the learning rate zero-shot</h1>" in page
+    assert "![" not in page and "**" not in page and "<strong>Zero-shot choice" in page
+    assert page.count("<table>") == (tmp_path / "report.md").read_text().count("\n|---") == 4
+    # Each plot is inside the page (MLflow's viewer shows the page alone), byte for byte.
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert [base64.b64decode(i) for i in images] == [
+        (tmp_path / name).read_bytes() for name in ("score_vs_lr.png", "wrong_language_vs_lr.png", "learning_curves.png")]
+
+
 def test_plot_axes_are_labelled(tmp_path):
     from analysis.report import plot_learning_curves, plot_vs_lr
 

@@ -59,9 +59,24 @@ def test_ui_keeps_the_users_environment(tmp_path, monkeypatch):
     from xlsearch.cli import main
 
     seen = {}
-    monkeypatch.setattr(subprocess, "call", lambda argv, env: seen.update(argv=argv, env=env) or 0)
+
+    class ExitedServer:  # the server's process, as if it had exited at once
+        pid = 0
+
+        def __init__(self, argv, env, **kw):
+            seen.update(argv=argv, env=env, **kw)
+
+        def poll(self):
+            return 0
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", ExitedServer)
+    monkeypatch.setattr("xlsearch.tracking.ui.stop_group", lambda proc: None)
     monkeypatch.setenv("MLFLOW_SOMETHING", "kept")
     (tmp_path / "mlflow.db").write_bytes(b"")
-    assert main(["ui", str(tmp_path), "--port", "5999"]) == 0
+    assert main(["ui", str(tmp_path), "--port", "5999", "--no-browser"]) == 0
     assert seen["env"]["MLFLOW_SOMETHING"] == "kept" and "PATH" in seen["env"]
     assert seen["env"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert seen["start_new_session"]  # its own process group, which xlsearch ui stops as a whole

@@ -284,6 +284,25 @@ def test_generation_rates_on_hand_made_outputs(identifier):
     assert wrong_language_rate(texts, "de", identifier=identifier) == 0.25
 
 
+def test_samples_say_which_language_each_output_was_identified_as():
+    from xlsearch.tasks.base import Example
+    from xlsearch.training.evaluate import Generations, sample_generations
+
+    outputs = ["Das ist ein Haus in Berlin.", "This is a house in Berlin.", "", "Это дом в Берлине."]
+    examples = [Example(f"q{i}", "de", "input", ("Das Haus",)) for i in range(len(outputs))]
+    samples = sample_generations([Generations("de", examples, outputs, outputs)], n=4)
+    judged = [(s["output"], s["verdict"], s["detected_language"], s["wrong_by_script"]) for s in samples]
+    assert judged == [(outputs[0], "right", "de", False), (outputs[1], "wrong", "en", False),
+                      ("", "empty", None, False), (outputs[3], "wrong", "ru", True)]
+    assert samples[0]["confidence"] > 0.5 and samples[2]["confidence"] == 0.0
+    # The samples' verdicts are the ones the rates count.
+    rates = generation_language_rates(outputs, "de")
+    assert rates["wrong_language_rate"] == sum(s["verdict"] == "wrong" for s in samples) / 3
+    # A language lid.176 has no label for: outputs are kept, verdicts are null.
+    hausa = sample_generations([Generations("ha", examples[:1], ["Ina kwana"], ["Ina kwana"])], n=1)
+    assert hausa[0]["output"] == "Ina kwana" and hausa[0]["detected_language"] is None
+
+
 def test_all_empty_outputs(identifier):
     rates = generation_language_rates(["", "  ", "\n"], "de", identifier=identifier)
     assert rates["wrong_language_rate"] == 0.0

@@ -38,7 +38,7 @@ def f1(trial: str, step: int) -> float:
 def log_sweep(uri: str, sweep_dir: Path, experiment: str) -> SweepTracker:
     """Parent + the 3 trials of CONFIGS, two rounds each, samples at the last round."""
     tracker = SweepTracker(uri, experiment, sweep_dir)
-    tracker.start_sweep("demo", SPEC, None)
+    tracker.start_sweep("demo", SPEC, None, planned_trials=3)
     for trial, config in CONFIGS.items():
         tracker.start_trial(trial, config)
     for step in STEPS:  # interleaved, as Tune reports them
@@ -84,8 +84,9 @@ def test_one_parent_and_a_nested_child_per_trial(demo, store):
     assert parent.info.run_id == demo.sweep_run_id
     assert parent.info.run_name == "demo"
     assert parent.data.tags["xlsearch.sweep"] == "demo"
+    # A grid's size is its planned trials; num_samples is a sampler's and a grid ignores it.
     assert parent.data.params == {"task": "xquad", "model": "tiny-mt5", "algorithm": "grid",
-                                  "num_samples": "3", "target_languages": "de,ar"}
+                                  "planned_trials": "3", "target_languages": "de,ar"}
     # Artifacts go to the sweep directory, not ./mlruns of the current directory.
     assert parent.info.artifact_uri.startswith(default_artifact_root(sweep_dir))
     spec_file = Path(sweep_dir, "mlartifacts", parent.info.run_id, "artifacts", "spec.yaml")
@@ -128,8 +129,11 @@ def test_end_statuses_and_best_tags(store):
     assert trial_a.data.tags["stop_reason"] == "max_t"
     parent = tracker.client.get_run(tracker.sweep_run_id)
     assert parent.info.status == "FINISHED"
+    run_a = tracker._trial_run("a")
     assert {k: v for k, v in parent.data.tags.items() if k.startswith("best.")} == {
-        "best.trial_id": "a", "best.config.lr": "0.1", "best.metrics.source_dev_score": "0.7"}
+        "best.trial_id": "a", "best.config.lr": "0.1", "best.metrics.source_dev_score": "0.7",
+        "best.run_id": run_a, "best.run_name": "trial-a lr=0.1",
+        "best.run_link": f"#/experiments/{tracker.experiment_id}/runs/{run_a}"}
     with pytest.raises(ValueError, match="status = 'DONE'"):
         tracker.end_trial("a", "DONE")
     with pytest.raises(KeyError, match="trial c: no MLflow run"):
@@ -159,6 +163,119 @@ def test_restarted_driver_continues_the_same_runs(store):
     # A trial's config is fixed: the same id with another lr is a bug, not a new param value.
     with pytest.raises(ValueError, match="param lr = '0.5'.*has '0.0003'"):
         again.start_trial("t1", {**CONFIGS["t1"], "lr": 0.5})
+
+
+def test_trials_get_distinct_readable_names_group_tags_a_numeric_lr_and_their_sweep(store):
+    """Through the sweep's own Tune callback, as the driver calls it (a trial is an id and a config)."""
+    from types import SimpleNamespace
+
+    from xlsearch.sweep.callbacks import MLflowTracking
+
+    uri, sweep_dir = store
+    driver = SweepTracker(uri, "xl-names", sweep_dir)
+    parent = driver.start_sweep("names", SPEC, None)
+    callback = MLflowTracking(uri, "xl-names", str(sweep_dir), parent, rounds=2)
+    configs = {"a_00000": {"lr": 1e-3, "method": "full", "intermediate_tuning": "none"},
+               "a_00001": {"lr": 1e-5, "method": "full", "intermediate_tuning": "sc-60"},
+               "a_00002": {"lr": 3e-4, "method": "adapters", "adapters.rank": 4, "intermediate_tuning": "none"},
+               "a_00003": {"lr": 3e-4, "method": "adapters", "adapters.rank": 8, "intermediate_tuning": "none"},
+               # Optuna can sample two LRs that print alike: the second name gets its trial id.
+               "a_00004": {"lr": 1.0001e-3, "method": "full", "intermediate_tuning": "none"}}
+    for trial_id, config in configs.items():
+        callback.on_trial_start(0, [], SimpleNamespace(trial_id=trial_id, config=config))
+    runs = {r.data.tags["xlsearch.trial_id"]: r for r in driver.child_runs()}
+    assert {t: r.info.run_name for t, r in runs.items()} == {
+        "a_00000": "full · lr 1e-3 · it none", "a_00001": "full · lr 1e-5 · it sc-60",
+        "a_00002": "adapters rank 4 · lr 3e-4 · it none", "a_00003": "adapters · lr 3e-4 · it none",
+        "a_00004": "full · lr 1e-3 · it none · a_00004"}
+    for trial_id, run in runs.items():
+        assert run.data.tags["xlsearch.sweep"] == "names"
+        assert run.data.tags["method"] == configs[trial_id]["method"]
+        assert run.data.tags["intermediate_tuning"] == configs[trial_id]["intermediate_tuning"]
+        assert run.data.metrics["lr"] == configs[trial_id]["lr"]
+        assert run.data.metrics["log10_lr"] == pytest.approx(math.log10(configs[trial_id]["lr"]))
+    # Numeric: MLflow sorts and filters the LR as a number (a param would put 1e-05 after 0.001).
+    ascending = driver.client.search_runs([driver.experiment_id], "metrics.lr < 0.0005",
+                                          order_by=["metrics.lr ASC"])
+    assert [r.data.metrics["lr"] for r in ascending] == [1e-5, 3e-4, 3e-4]
+
+
+def test_the_parent_run_carries_the_best_trial(store):
+    uri, sweep_dir = store
+    tracker = SweepTracker(uri, "xl-best", sweep_dir)
+    tracker.start_sweep("best", SPEC, None)
+    for trial, config in CONFIGS.items():
+        tracker.start_trial(trial, config)
+        for step in STEPS:
+            tracker.log_round(trial, {"source_dev/f1": f1(trial, step), "target_mean/f1": 2 * f1(trial, step)}, step)
+    tracker.end_sweep("FINISHED", best={"trial_id": "t2", "config": CONFIGS["t2"], "source_dev/f1": f1("t2", 200)})
+    parent = tracker.client.get_run(tracker.sweep_run_id)
+    best = tracker.client.get_run(tracker._trial_run("t2"))
+    assert parent.data.metrics == best.data.metrics == {"source_dev/f1": f1("t2", 200), "target_mean/f1": 2 * f1("t2", 200)}
+    assert [(m.step, m.value) for m in tracker.client.get_metric_history(parent.info.run_id, "source_dev/f1")] == [
+        (200, f1("t2", 200))]
+    tags = parent.data.tags
+    link = f"#/experiments/{tracker.experiment_id}/runs/{best.info.run_id}"
+    name = best.info.run_name
+    assert (tags["best.run_id"], tags["best.run_name"], tags["best.run_link"]) == (best.info.run_id, name, link)
+    assert tags["best.trial_id"] == "t2" and tags["best.config.method"] == "prompt_tuning"
+    assert f"[{name}]({link})" in tags["mlflow.note.content"]
+
+
+def test_the_saved_view_sorts_by_the_objective_and_shows_the_headline_columns(store):
+    from xlsearch import keys
+    from xlsearch.tracking import VIEW_TAG, Headline, runs_address
+
+    uri, sweep_dir = store
+    tracker = SweepTracker(uri, "xl-view", sweep_dir)
+    tracker.start_sweep("view", SPEC, None, headline=Headline(**keys.headline("source_dev/f1")))
+    envelope = json.loads(tracker.client.get_experiment(tracker.experiment_id).tags[VIEW_TAG])
+    assert envelope["name"] == "xlsearch: the study" and isinstance(envelope["createdAt"], int)
+    state = json.loads(envelope["state"])
+    assert (state["orderByKey"], state["orderByAsc"]) == ("metrics.`source_dev/f1`", False)
+    assert state["selectedColumns"] == [
+        "params.`method`", "params.`intermediate_tuning`", "metrics.`lr`", "metrics.`source_dev/f1`",
+        "metrics.`target_mean/wrong_language_rate`", "metrics.`target_mean/f1`"]
+    assert state["runsHiddenMode"] == "SHOW_ALL"
+    scatter = state["compareRunCharts"][0]
+    assert (scatter["type"], scatter["xaxis"]["key"], scatter["yaxis"]["key"]) == (
+        "SCATTER", "target_mean/wrong_language_rate", "source_dev/f1")
+    # A view the user has overridden in the UI is kept; the address applies it.
+    tracker.client.set_experiment_tag(tracker.experiment_id, VIEW_TAG, "theirs")
+    assert not tracker.save_view(Headline(**keys.headline("source_dev/f1")))
+    assert tracker.client.get_experiment(tracker.experiment_id).tags[VIEW_TAG] == "theirs"
+    assert runs_address("http://127.0.0.1:5000/", "7") == (
+        "http://127.0.0.1:5000/#/experiments/7/runs?workflowType=machine_learning&viewStateShareKey=xlsearch-study")
+
+
+def test_a_copied_or_moved_sweep_reads_its_own_artifacts(tmp_path):
+    import shutil
+
+    from xlsearch.tracking import reroot_artifacts
+
+    first = tmp_path / "first"
+    tracker = log_sweep(default_tracking_uri(first), first, "xl")
+    run_id = tracker._trial_run("t1")
+    assert reroot_artifacts(first) == []  # in place: nothing to change
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy)
+    sample = Path("mlartifacts", run_id, "artifacts", "samples", "round_200.json")
+    (copy / sample).write_text(json.dumps([{"lang": "de", "prediction": "the copy's own"}]))
+
+    def sample_of(sweep_dir: Path, into: str) -> list:
+        client = SweepTracker(default_tracking_uri(sweep_dir), "xl", sweep_dir).client
+        return json.loads(Path(client.download_artifacts(run_id, "samples/round_200.json", str(tmp_path / into))).read_text())
+
+    assert reroot_artifacts(copy) == [default_artifact_root(first)]
+    assert sample_of(copy, "dl1")[0]["prediction"] == "the copy's own"
+    assert sample_of(first, "dl2") == [SAMPLE]  # the original is untouched
+    experiment = SweepTracker(default_tracking_uri(copy), "xl", copy)
+    assert experiment.client.get_experiment(experiment.experiment_id).artifact_location == default_artifact_root(copy)
+
+    moved = tmp_path / "moved"
+    shutil.move(copy, moved)
+    assert reroot_artifacts(moved) == [default_artifact_root(copy)]
+    assert sample_of(moved, "dl3")[0]["prediction"] == "the copy's own"
 
 
 @pytest.mark.parametrize("name", [

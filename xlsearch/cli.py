@@ -235,12 +235,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import os
-    import subprocess
     from pathlib import Path
 
-    from xlsearch.tracking import default_tracking_uri, ui_command
+    from xlsearch.tracking import default_tracking_uri, reroot_artifacts, serve
+    from xlsearch.tracking.ui import port_is_free
 
+    sweep_dir = None
     if args.tracking_uri:
         uri = args.tracking_uri
     else:
@@ -250,11 +250,59 @@ def cmd_ui(args: argparse.Namespace) -> int:
         if not (target / "mlflow.db").is_file():
             raise UsageError(f"sweep {str(target)!r}: no mlflow.db there; give a sweep directory "
                              "(STORAGE/NAME), its spec, or --tracking-uri")
-        uri = default_tracking_uri(target)
-    argv, env = ui_command(uri, port=args.port)
-    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
-    # ui_command's variables are added to the user's environment, not a replacement for it.
-    return subprocess.call(argv, env={**os.environ, **env})
+        sweep_dir, uri = target, default_tracking_uri(target)
+    if not port_is_free(args.host, args.port):
+        raise UsageError(f"--port = {args.port}: in use on {args.host}; give a free port (--port 5001)")
+    if sweep_dir is not None:
+        for old in reroot_artifacts(sweep_dir):
+            print(f"the sweep was moved or copied: its artifacts are now read from this folder, "
+                  f"not {old}", flush=True)
+    experiments = _study_experiments(uri)
+
+    def ready(base_url: str, pid: int) -> None:
+        from xlsearch.tracking import runs_address
+
+        print(f"MLflow UI for {uri} (server pid {pid}; Ctrl-C stops it)", flush=True)
+        if not experiments:
+            print(f"runs: {base_url}", flush=True)
+        for name, exp_id in experiments:
+            print(f"runs of {name}: {runs_address(base_url, exp_id)}", flush=True)
+            print(f"charts of {name}: {runs_address(base_url, exp_id, charts=True)}", flush=True)
+        if not args.no_browser and _has_browser():
+            import webbrowser
+
+            webbrowser.open(runs_address(base_url, experiments[0][1]) if experiments else base_url)
+
+    return serve(uri, args.host, args.port, ready)
+
+
+def _study_experiments(uri: str) -> list[tuple[str, str]]:
+    """``(name, id)`` of the store's experiments that hold an xlsearch sweep; each gets the saved
+    view the UI opens with if it lacks one (sweeps made before xlsearch wrote it)."""
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    from xlsearch import keys
+    from xlsearch.tasks import TASKS
+    from xlsearch.tracking import TAG_ROLE, Headline, save_view
+
+    client = MlflowClient(tracking_uri=uri)
+    found = []
+    for exp in client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
+        parents = client.search_runs([exp.experiment_id], f"tags.`{TAG_ROLE}` = 'sweep'", max_results=1)
+        task = parents[0].data.params.get("task") if parents else None
+        if task in TASKS:
+            save_view(client, exp.experiment_id, Headline(**keys.headline(keys.source_dev(TASKS[task].objective_metric))))
+            found.append((exp.name, exp.experiment_id))
+    return found
+
+
+def _has_browser() -> bool:
+    """Whether a graphical browser can open: a desktop session, or macOS / Windows. A terminal
+    browser (w3m, lynx) would take over the terminal the server prints to."""
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -288,10 +336,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{name}: report in {files[0]} ({len(files)} files)")
         summary = sweep_dir / "summary.json" if sweep_dir.is_dir() else None
         if summary is not None and summary.is_file():
-            from xlsearch.tracking import SweepTracker
+            from xlsearch.tracking import SweepTracker, default_tracking_uri, reroot_artifacts
 
             info = json.loads(summary.read_text())
-            tracker = SweepTracker(info["tracking_uri"], name, sweep_dir)
+            uri = info["tracking_uri"]
+            if (sweep_dir / "mlflow.db").is_file():  # the folder's own store, wherever it was moved
+                reroot_artifacts(sweep_dir)
+                uri = default_tracking_uri(sweep_dir)
+            tracker = SweepTracker(uri, name, sweep_dir)
             tracker.sweep_run_id = info["parent_run_id"]
             tracker.log_artifacts("sweep", out, "analysis")
             print(f"{name}: logged to the sweep's MLflow run {info['parent_run_id']} under analysis/")
@@ -376,10 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_lab)
 
-    p = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 for a sweep's store")
+    p = sub.add_parser("ui", help="the MLflow UI for a sweep's store: prints (and opens) the address of "
+                       "its runs, sorted, with the columns and charts a user reads first")
     p.add_argument("sweep", nargs="?", default=".", metavar="SWEEP", help="sweep directory or spec")
     p.add_argument("--tracking-uri", help="any MLflow store instead of a sweep's")
+    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--no-browser", action="store_true", help="print the address only")
     p.set_defaults(func=cmd_ui)
     return parser
 

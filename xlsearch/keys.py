@@ -29,6 +29,10 @@ Each eval round of a trial reports (the trial loop, :mod:`xlsearch.training.eval
 - ``target_mean/<metric>`` and ``target_mean/wrong_language_rate``: means over the target
   languages (NaN skipped).
 
+Once per trial, when its MLflow run is made (not per round): ``lr``, the trial's learning rate
+as a number, and ``log10_lr`` (MLflow params are strings, which sort 1e-05 after 0.001, and its
+charts have no log axis).
+
 Results sent to Tune also carry ``samples_json``: a few outputs of each language with their
 inputs and references, as JSON (logged to MLflow as an artifact, never as a metric), and
 Tune's own entries, of which the sweep reads ``trial_id``, ``training_iteration`` and
@@ -67,6 +71,10 @@ LANGUAGE_RATES = (WRONG_LANGUAGE_RATE, EMPTY_RATE, UNDETERMINED_RATE, RUDIMENT_R
 # In results sent to Tune only: the round's sample outputs, as JSON.
 SAMPLES = "samples_json"
 
+# A trial's constants, logged once as MLflow metrics (numbers to sort, filter and plot by).
+LR = "lr"
+LOG10_LR = "log10_lr"
+
 # Tune's own entries of a result that the sweep reads.
 TRIAL_ID = "trial_id"
 TRAINING_ITERATION = "training_iteration"
@@ -97,6 +105,14 @@ def is_metric(key: str) -> bool:
     """Whether ``key`` is in one of the metric families (source_dev, target, target_mean,
     train, time); ``round``, ``step`` and ``diverged`` are not and are named on their own."""
     return key.startswith(METRIC_PREFIXES)
+
+
+def headline(objective: str) -> dict[str, str]:
+    """The names a user reads first about a trial (``xlsearch.tracking.view.Headline``'s
+    fields): the objective, the mean target wrong-language rate, the mean target score of the
+    objective's metric, and the LR."""
+    return {"objective": objective, "wrong_rate": target_mean(WRONG_LANGUAGE_RATE),
+            "target_score": target_mean(metric_of(objective)), "lr": LR, "log10_lr": LOG10_LR}
 
 
 def target_languages(keys: Iterable[str]) -> list[str]:

@@ -25,6 +25,7 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rouge_score import rouge_scorer
 from rouge_score.tokenizers import DefaultTokenizer
@@ -371,6 +372,73 @@ def _target_label(lang: str) -> str:
     return label
 
 
+@dataclass(frozen=True)
+class OutputLanguage:
+    """The verdict on one generated output (see :func:`judge_outputs`)."""
+
+    verdict: str  # "empty", "undetermined", "wrong" or "right"
+    language: str | None  # lid.176's top label for the readable text (None: empty or degenerate)
+    confidence: float  # its probability (0.0 where fastText was not asked)
+    by_script: bool  # wrong because its letters are all of scripts the language is not written in
+
+    def as_dict(self) -> dict:
+        return {"verdict": self.verdict, "detected_language": self.language,
+                "confidence": round(self.confidence, 4), "wrong_by_script": self.by_script}
+
+
+def judge_outputs(
+    texts: Sequence[str],
+    lang: str,
+    *,
+    identifier: LanguageIdentifier | None = None,
+    min_confidence: float = 0.5,
+) -> list[OutputLanguage]:
+    """Whether each generated text is in the target language ``lang``, in this order (mT5
+    sentinels ``<extra_id_N>`` removed first):
+
+    1. empty when blank; undetermined when nothing is left, or it is degenerate (``is_degenerate``);
+    2. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
+       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever fastText says;
+       digits, punctuation and symbols belong to no script, and a text of only those is
+       undetermined (``xlsearch.scripts.in_language_script``);
+    3. otherwise fastText's lid.176 decides: wrong language when its top label is another
+       language with probability >= ``min_confidence``, right when it is ``lang``, else undetermined.
+
+    fastText's label and confidence are given for every readable text, the ones judged by
+    script included, so that a sample shows what the output looks like to language id.
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of outputs, not a single str")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence={min_confidence} is outside [0, 1]")
+    target = _target_label(lang)
+    identifier = identifier if identifier is not None else get_identifier()
+    scripted = bool(language_scripts(lang))
+    verdicts: list[OutputLanguage | None] = []
+    readable: list[tuple[int, str, bool | None]] = []  # (index, text, in the language's script; None: no letters)
+    for i, text in enumerate(texts):
+        if not text.strip():
+            verdicts.append(OutputLanguage("empty", None, 0.0, False))
+            continue
+        # Sentinels are mT5's pre-training rudiments, not language: judge what surrounds them.
+        stripped = " ".join(_SENTINEL_RE.sub(" ", text).split())
+        if not stripped or is_degenerate(stripped):
+            verdicts.append(OutputLanguage("undetermined", None, 0.0, False))
+            continue
+        text = nfkc(stripped)
+        in_script = in_language_script(text, lang) if scripted else True
+        verdicts.append(None)
+        readable.append((i, text, in_script))
+    for (i, _, in_script), (label, prob) in zip(readable, identifier.identify([t for _, t, _ in readable])):
+        if in_script is False:
+            verdicts[i] = OutputLanguage("wrong", label, prob, True)
+        elif in_script is None or label is None or prob < min_confidence:
+            verdicts[i] = OutputLanguage("undetermined", label, prob, False)
+        else:
+            verdicts[i] = OutputLanguage("right" if label == target else "wrong", label, prob, False)
+    return verdicts
+
+
 def generation_language_rates(
     texts: Sequence[str],
     lang: str,
@@ -378,16 +446,8 @@ def generation_language_rates(
     identifier: LanguageIdentifier | None = None,
     min_confidence: float = 0.5,
 ) -> dict:
-    """How often generated ``texts`` are not in the target language ``lang``.
-
-    Each non-empty output is judged in this order (mT5 sentinels ``<extra_id_N>`` removed first):
-    1. undetermined when nothing is left, or it is degenerate (``is_degenerate``);
-    2. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
-       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever fastText says;
-       digits, punctuation and symbols belong to no script, and a text of only those is
-       undetermined (``xlsearch.scripts.in_language_script``);
-    3. otherwise fastText's lid.176 decides: wrong language when its top label is another
-       language with probability >= ``min_confidence``, right when it is ``lang``, else undetermined.
+    """How often generated ``texts`` are not in the target language ``lang``; each output is
+    judged by :func:`judge_outputs`.
 
     Returns shares in [0, 1]:
     - ``empty_rate``: blank outputs, over all outputs;
@@ -402,30 +462,18 @@ def generation_language_rates(
         raise TypeError("texts must be a list of outputs, not a single str")
     if len(texts) == 0:
         raise ValueError("empty corpus: texts has no outputs")
-    if not 0.0 <= min_confidence <= 1.0:
-        raise ValueError(f"min_confidence={min_confidence} is outside [0, 1]")
-    target = _target_label(lang)
-    identifier = identifier if identifier is not None else get_identifier()
-
-    non_empty = [text for text in texts if text.strip()]
+    verdicts = judge_outputs(texts, lang, identifier=identifier, min_confidence=min_confidence)
     rudiments = sum(1 for text in texts if _SENTINEL_RE.search(text))
-    # Sentinels are mT5's pre-training rudiments, not language: judge what surrounds them.
-    stripped = [" ".join(_SENTINEL_RE.sub(" ", text).split()) for text in non_empty]
-    readable = [nfkc(text) for text in stripped if text and not is_degenerate(text)]
-    in_script = [in_language_script(text, lang) if language_scripts(lang) else True for text in readable]
-    n_wrong_script = sum(1 for verdict in in_script if verdict is False)
-    to_identify = [text for text, verdict in zip(readable, in_script) if verdict]
-    language_counts: Counter[str] = Counter(
-        label for label, prob in identifier.identify(to_identify) if label is not None and prob >= min_confidence
-    )
-    n_wrong = n_wrong_script + sum(language_counts.values()) - language_counts.get(target, 0)
-    n_decided = n_wrong_script + sum(language_counts.values())
-    n_non_empty = len(non_empty)
+    n_non_empty = sum(v.verdict != "empty" for v in verdicts)
+    n_wrong = sum(v.verdict == "wrong" for v in verdicts)
+    n_wrong_script = sum(v.by_script for v in verdicts)
+    n_undetermined = sum(v.verdict == "undetermined" for v in verdicts)
+    language_counts = Counter(v.language for v in verdicts if v.verdict in ("right", "wrong") and not v.by_script)
     return {
         "wrong_language_rate": n_wrong / n_non_empty if n_non_empty else 0.0,
         "wrong_script_rate": n_wrong_script / n_non_empty if n_non_empty else 0.0,
         "empty_rate": (len(texts) - n_non_empty) / len(texts),
-        "undetermined_rate": (n_non_empty - n_decided) / n_non_empty if n_non_empty else 0.0,
+        "undetermined_rate": n_undetermined / n_non_empty if n_non_empty else 0.0,
         "rudiment_rate": rudiments / len(texts),
         "language_counts": dict(language_counts),
         "n": len(texts),

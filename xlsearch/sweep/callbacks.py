@@ -51,11 +51,16 @@ class MLflowTracking(Callback):
             from xlsearch.tracking import SweepTracker
 
             self._tracker = SweepTracker(self.tracking_uri, self.experiment, Path(self.sweep_dir))
-            self._tracker.sweep_run_id = self.parent_run_id  # opened by the driver before fit()
+            self._tracker.attach(self.parent_run_id)  # opened by the driver before fit()
         return self._tracker
 
     def on_trial_start(self, iteration, trials, trial, **info):
-        self.tracker.start_trial(trial.trial_id, trial_config(trial.config))
+        config = trial_config(trial.config)
+        params = TrialParams.from_flat(config)
+        # Method and intermediate tuning as tags to group by; the LR as numbers to sort and plot by.
+        self.tracker.start_trial(trial.trial_id, config, run_name=params.run_name(),
+                                 tags={"method": params.method, "intermediate_tuning": params.intermediate_tuning},
+                                 metrics={keys.LR: params.lr, keys.LOG10_LR: math.log10(params.lr)})
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         step = int(result.get(keys.ROUND, result.get(keys.TRAINING_ITERATION, 0)))

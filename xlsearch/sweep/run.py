@@ -64,7 +64,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
                                       prepare_intermediate_tuning, write_summary)
-    from xlsearch.tracking import SweepTracker
+    from xlsearch.tracking import Headline, SweepTracker
     from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
     from xlsearch.training.loop import objective_name
 
@@ -91,7 +91,8 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         objective = objective_name(spec)
         uri = tracking_uri(spec)
         tracker = SweepTracker(uri, spec.tracking.experiment or spec.name, sweep_dir)
-        parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy)
+        parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy, planned_trials=planned_trials(spec),
+                                     headline=Headline(**keys.headline(objective)))
         prepare_intermediate_tuning(spec, place, log)
         callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
                                     spec.training.rounds),
@@ -110,7 +111,8 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
                                       if t["error"] is None and t["metrics"]],
             "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
         }
-        tracker.end_sweep("FINISHED", {"config": best["config"], objective: best["metrics"][objective]} if best else None)
+        tracker.end_sweep("FINISHED", {"trial_id": best["trial_id"], "config": best["config"],
+                                       objective: best["metrics"][objective]} if best else None)
         write_summary(sweep_dir, summary)
         bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
         if best is None and bad_inputs:  # every trial failed, on input: the user gets that one line

@@ -31,12 +31,14 @@ from mlflow.utils.validation import (
 
 from xlsearch.tracking.secrets import redact, scrub
 from xlsearch.tracking.store import default_artifact_root, is_remote, sqlite_path
+from xlsearch.tracking.view import VIEW_TAG, Headline, run_address, view_tag_value
 
 logger = logging.getLogger(__name__)
 
 TAG_SWEEP = "xlsearch.sweep"
 TAG_ROLE = "xlsearch.role"
 TAG_TRIAL_ID = "xlsearch.trial_id"
+TAG_NOTE = "mlflow.note.content"  # the run's description, rendered as Markdown on its page
 END_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -89,6 +91,7 @@ class SweepTracker:
         self.sweep_name: str | None = None
         self.sweep_run_id: str | None = None
         self._trial_runs: dict[str, str] = {}
+        self._names: set[str] | None = None
 
     def _experiment_id(self, name: str, sweep_dir: Path) -> str:
         db = sqlite_path(self.tracking_uri)
@@ -108,9 +111,14 @@ class SweepTracker:
 
     # -- sweep --
 
-    def start_sweep(self, name: str, spec_dict: dict[str, Any], spec_path: Path | None = None) -> str:
+    def start_sweep(self, name: str, spec_dict: dict[str, Any], spec_path: Path | None = None, *,
+                    planned_trials: int | None = None, headline: Headline | None = None) -> str:
         """Open the sweep's parent run and return its id. A sweep that already has a parent run
-        in this experiment (the newest, finished or not) is reopened and continued."""
+        in this experiment (the newest, finished or not) is reopened and continued.
+
+        ``planned_trials`` is logged as a param (a grid's size; ``num_samples`` only for a
+        sampler, which a grid ignores). With ``headline``, the experiment gets the saved view
+        of :mod:`xlsearch.tracking.view` unless it has one (a user may have overridden it)."""
         found = self._search(f"tags.`{TAG_SWEEP}` = '{name}' and tags.`{TAG_ROLE}` = 'sweep'",
                              max_results=1)
         if found:
@@ -124,8 +132,11 @@ class SweepTracker:
         self.sweep_name, self.sweep_run_id = name, run_id
 
         search = spec_dict.get("search") or {}
+        grid = search.get("algorithm") == "grid"
         params = {"task": spec_dict.get("task"), "model": spec_dict.get("model"),
-                  "algorithm": search.get("algorithm"), "num_samples": search.get("num_samples"),
+                  "algorithm": search.get("algorithm"),
+                  "num_samples": None if grid else search.get("num_samples"),
+                  "planned_trials": planned_trials,
                   "target_languages": ",".join(spec_dict.get("target_languages") or [])}
         changed = self._log_params(run_id, {k: v for k, v in params.items() if v not in (None, "")})
         for key, (old, new) in changed.items():
@@ -135,32 +146,82 @@ class SweepTracker:
         text = (Path(spec_path).read_text(encoding="utf-8") if spec_path is not None
                 else yaml.safe_dump(spec_dict, sort_keys=False, allow_unicode=True))
         self.client.log_text(run_id, redact(text), "spec.yaml")
+        if headline is not None:
+            self.save_view(headline)
         return run_id
+
+    def save_view(self, headline: Headline, replace: bool = False) -> bool:
+        """The experiment's saved view (:func:`save_view`)."""
+        return save_view(self.client, self.experiment_id, headline, replace)
+
+    def attach(self, sweep_run_id: str) -> None:
+        """Continue a sweep whose parent run another process opened (the driver's callback)."""
+        self.sweep_run_id = sweep_run_id
+        self.sweep_name = self.client.get_run(sweep_run_id).data.tags.get(TAG_SWEEP)
 
     def end_sweep(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
                   best: dict[str, Any] | None = None) -> None:
-        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``."""
+        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``.
+
+        When ``best`` names a ``trial_id`` whose run exists, the parent also gets that run's
+        latest metrics (so the parent's row in the runs table reads as the sweep's result), tags
+        ``best.run_id``, ``best.run_name`` and ``best.run_link`` (the run's page, relative to the
+        UI's address), and a description that links to it."""
         _check_status(status)
         run_id = self._require_sweep()
         if best:
             self._set_tags(run_id, {f"best.{k}": v for k, v in _flatten(best).items()})
+            best_run = self._find_trial(str(best["trial_id"])) if best.get("trial_id") is not None else None
+            if best_run is not None:
+                self._copy_best(run_id, self.client.get_run(best_run), best)
         self.client.set_terminated(run_id, status=status)
+
+    def _copy_best(self, parent_id: str, best_run, best: dict[str, Any]) -> None:
+        now = int(time.time() * 1000)
+        entries = []
+        for key, value in best_run.data.metrics.items():
+            history = self.client.get_metric_history(best_run.info.run_id, key)
+            step = max((m.step for m in history), default=0)
+            entries.append(Metric(key, value, now, step))
+        for batch in _chunks(entries, MAX_METRICS_PER_BATCH):
+            self.client.log_batch(parent_id, metrics=batch)
+        link = run_address(self.experiment_id, best_run.info.run_id)
+        scores = ", ".join(f"`{k}` {v:.4g}" for k, v in best.items()
+                           if isinstance(v, numbers.Real) and not isinstance(v, bool))
+        note = (f"Best trial (the zero-shot choice, by the source-language dev score): "
+                f"[{best_run.info.run_name}]({link}), trial `{best['trial_id']}`"
+                + (f"; {scores}" if scores else "") + ". Its metrics are copied onto this run.")
+        self._set_tags(parent_id, {"best.run_id": best_run.info.run_id, "best.run_name": best_run.info.run_name,
+                                   "best.run_link": link, TAG_NOTE: note})
 
     # -- trials --
 
-    def start_trial(self, trial_id: str, params: dict[str, Any]) -> str:
+    def start_trial(self, trial_id: str, params: dict[str, Any], *, run_name: str | None = None,
+                    tags: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> str:
         """Open (or, after a driver restart, find again) the child run of one trial and log its
-        flat config as params. Returns the run id. The run is named ``trial-<id>``, followed by
-        the config's method and lr where it has them (``trial-t1 lora lr=0.0003``)."""
+        flat config as params. Returns the run id.
+
+        The run is named ``run_name`` (made distinct within the sweep by adding the trial id
+        where another trial has the name already), or else ``trial-<id>`` followed by the
+        config's method and lr. The trial id, role and sweep are tags, besides ``tags``;
+        ``metrics`` (numbers that describe the trial, such as its lr) are logged at step 0 when
+        the run is made."""
         parent = self._require_sweep()
         run_id = self._find_trial(trial_id)
         if run_id is None:
-            label = _default_label(params)
-            run_name = f"trial-{trial_id}" + (f" {label}" if label else "")
+            if run_name is None:
+                label = _default_label(params)
+                run_name = f"trial-{trial_id}" + (f" {label}" if label else "")
+            elif run_name in self._sibling_names():
+                run_name = f"{run_name} · {trial_id}"
             run_id = self.client.create_run(
                 self.experiment_id, run_name=run_name,
-                tags=scrub({MLFLOW_PARENT_RUN_ID: parent, TAG_TRIAL_ID: trial_id,
-                            TAG_ROLE: "trial", TAG_SWEEP: self.sweep_name})).info.run_id
+                tags=scrub({**(tags or {}), MLFLOW_PARENT_RUN_ID: parent, TAG_TRIAL_ID: trial_id,
+                            TAG_ROLE: "trial", TAG_SWEEP: self.sweep_name or ""})).info.run_id
+            self._sibling_names().add(run_name)
+            self._trial_runs[trial_id] = run_id
+            if metrics:
+                self.log_round(trial_id, metrics, step=0)
         elif self.client.get_run(run_id).info.status != "RUNNING":
             self.client.update_run(run_id, status="RUNNING")
         self._trial_runs[trial_id] = run_id
@@ -224,6 +285,12 @@ class SweepTracker:
             if not token or (max_results and len(runs) >= max_results):
                 return runs
 
+    def _sibling_names(self) -> set[str]:
+        """The names of this sweep's trial runs (read once, then kept up to date here)."""
+        if self._names is None:
+            self._names = {r.info.run_name for r in self.child_runs()}
+        return self._names
+
     def _require_sweep(self) -> str:
         if self.sweep_run_id is None:
             raise RuntimeError("SweepTracker: call start_sweep() before logging trials")
@@ -262,6 +329,16 @@ class SweepTracker:
         entries = [RunTag(k, _tag_value(v)) for k, v in scrub(tags).items()]
         for batch in _chunks(entries, MAX_PARAMS_TAGS_PER_BATCH):
             self.client.log_batch(run_id, tags=batch)
+
+
+def save_view(client: MlflowClient, experiment_id: str, headline: Headline, replace: bool = False) -> bool:
+    """Give an experiment the saved view the UI opens with (:mod:`xlsearch.tracking.view`); an
+    existing one is kept unless ``replace`` (the user may have overridden it in the UI).
+    Returns whether the tag was written."""
+    if not replace and VIEW_TAG in client.get_experiment(experiment_id).tags:
+        return False
+    client.set_experiment_tag(experiment_id, VIEW_TAG, view_tag_value(headline))
+    return True
 
 
 def _check_status(status: str) -> None:

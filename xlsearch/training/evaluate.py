@@ -111,9 +111,19 @@ def _mean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else math.nan
 
 
-def sample_generations(gens: Sequence[Generations], n: int) -> list[dict[str, str]]:
-    """The first ``n`` outputs of each language with their inputs and references, for a look."""
-    return [
-        {"lang": g.lang, "id": ex.id, "input": ex.input_text[:300], "reference": ex.targets[0], "output": raw}
-        for g in gens for ex, raw in list(zip(g.examples, g.raw))[:n]
-    ]
+def sample_generations(gens: Sequence[Generations], n: int) -> list[dict]:
+    """The first ``n`` outputs of each language with their inputs and references, for a look,
+    and how language id judged each output: its verdict (right, wrong, undetermined or empty
+    language), the language lid.176 detected and its confidence (``metrics.judge_outputs``;
+    null for a language lid.176 has no label for)."""
+    samples = []
+    for g in gens:
+        shown = list(zip(g.examples, g.raw))[:n]
+        verdicts = (M.judge_outputs([raw for _, raw in shown], g.lang) if fasttext_label(g.lang) is not None
+                    else [None] * len(shown))
+        for (ex, raw), verdict in zip(shown, verdicts):
+            judged = verdict.as_dict() if verdict is not None else dict.fromkeys(
+                ("verdict", "detected_language", "confidence", "wrong_by_script"))
+            samples.append({"lang": g.lang, "id": ex.id, "input": ex.input_text[:300],
+                            "reference": ex.targets[0], "output": raw, **judged})
+    return samples

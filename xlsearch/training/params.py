@@ -25,6 +25,16 @@ class TrialParams:
             raise ValueError(f"{self.method} has no parameter {sorted(unknown)[0]!r}; "
                              f"known: {', '.join(method.params) or 'none'}")
 
+    def run_name(self) -> str:
+        """A short name that tells the trials of a sweep apart: ``full · lr 1e-3 · it none``,
+        with the method parameters that differ from their defaults (``adapters rank 4 · ...``).
+        Two configs that differ in a parameter differ in its shown value, or in showing it."""
+        defaults = get_method(self.method).resolved_params({})
+        changed = " ".join(f"{k} {_short(v)}" for k, v in sorted(self.method_params.items())
+                           if defaults.get(k) != v)
+        method = f"{self.method} {changed}" if changed else self.method
+        return f"{method} · lr {_short(self.lr)} · it {self.intermediate_tuning}"
+
     def flat(self) -> dict[str, Any]:
         """``{"lr", "method", "intermediate_tuning", "<method>.<param>"...}``: one level, as Tune
         configs and MLflow params want it; method parameters are filled with their defaults."""
@@ -45,3 +55,15 @@ class TrialParams:
     def label(self) -> str:
         extra = ",".join(f"{k}={v}" for k, v in sorted(self.method_params.items()))
         return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}"
+
+
+def _short(value: Any) -> str:
+    """``1e-3``, ``3.2e-4``, ``0.5``, ``8``, ``en+de``: numbers in at most 3 significant digits."""
+    if isinstance(value, float):
+        if value != 0 and not 0.1 <= abs(value) < 1e4:
+            mantissa, exponent = f"{value:.2e}".split("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        return f"{value:.3g}"
+    if isinstance(value, (list, tuple)):
+        return "+".join(map(str, value))
+    return str(value)
