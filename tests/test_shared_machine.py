@@ -107,9 +107,9 @@ def _small_sweep(storage: Path, name: str) -> dict:
     raw = sweep_spec(storage)
     raw["name"] = name
     raw["search"]["intermediate_tuning"] = ["none"]
-    raw["search"]["num_samples"] = 4
-    raw["budget"] = {"max_trials": 4}
-    raw["training"].update({"steps_per_round": 8, "rounds": 3})
+    raw["search"]["num_samples"] = 3
+    raw["budget"] = {"max_trials": 3}
+    raw["training"].update({"steps_per_round": 6, "rounds": 2})
     raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
     return raw
 
@@ -122,29 +122,62 @@ def _child_trial_ids(sweep_dir: Path, name: str) -> list[str]:
     return [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
 
 
+def _plant_secrets() -> dict[str, str]:
+    planted = {name: "s3cr3t" + secrets.token_hex(12) for name in
+               ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "WANDB_API_KEY",
+                "MLFLOW_TRACKING_PASSWORD", "GITHUB_TOKEN")}
+    planted["AWS_ACCESS_KEY_ID"] = "AKIA" + secrets.token_hex(8).upper()
+    return planted
+
+
+def _files_holding(planted: dict[str, str], folders: list[Path]) -> list[str]:
+    files = [p for folder in folders for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert any("runtime_env" in p.name for p in files)  # Ray's logs were searched too
+    leaks = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:  # sockets, files Ray removed meanwhile
+            continue
+        leaks += [f"{name} in {path}" for name, value in planted.items() if value.encode() in data]
+    return leaks
+
+
 @pytest.mark.slow
-def test_two_sweeps_started_together_on_one_machine_both_finish(tmp_path, ray_env):
+def test_two_sweeps_started_together_both_finish_and_no_secret_reaches_a_file(tmp_path, ray_env):
+    """Two `xlsearch run`, each with its own local Ray, started 3 s apart, with secrets in their
+    environment: both finish with every trial once, and no secret's value is in any file under
+    the sweep folders or the Rays' session folders."""
+    planted = _plant_secrets()
+    ray_tmp = Path(tempfile.mkdtemp(prefix="xls-ray-", dir="/tmp"))  # short: Ray's socket paths
+    env = {**ray_env, **planted, "RAY_TMPDIR": str(ray_tmp)}
     procs = []
-    for i, name in enumerate(["sweep-a", "sweep-b"]):
-        spec_file = tmp_path / f"{name}.yaml"
-        spec_file.write_text(yaml.safe_dump(_small_sweep(tmp_path / name, name)))
-        log = open(tmp_path / f"{name}.log", "w")
-        procs.append(subprocess.Popen([*XLSEARCH, "run", str(spec_file), "--num-cpus", "1"], env=ray_env,
-                                      stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True))
-        time.sleep(3)
     try:
-        codes = [p.wait(timeout=480) for p in procs]  # alone: ~250 s on 2 CPUs
+        for name in ["sweep-a", "sweep-b"]:
+            spec_file = tmp_path / f"{name}.yaml"
+            spec_file.write_text(yaml.safe_dump(_small_sweep(tmp_path / name, name)))
+            log = open(tmp_path / f"{name}.log", "w")
+            procs.append(subprocess.Popen([*XLSEARCH, "run", str(spec_file), "--num-cpus", "1"], env=env,
+                                          stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True))
+            time.sleep(3)
+        try:
+            codes = [p.wait(timeout=480) for p in procs]  # alone: ~200 s on 2 CPUs
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+        for name, code in zip(["sweep-a", "sweep-b"], codes):
+            log = (tmp_path / f"{name}.log").read_text()
+            assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
+            summary = json.loads((tmp_path / name / name / "summary.json").read_text())
+            assert summary["trials"] == 3 and summary["errors"] == 0, log[-3000:]
+            trial_ids = _child_trial_ids(tmp_path / name / name, name)
+            assert len(trial_ids) == len(set(trial_ids)) == 3
+            assert not any(value in log for value in planted.values())
+        leaks = _files_holding(planted, [tmp_path, ray_tmp])
+        assert not leaks, "\n".join(leaks[:20])
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-    for name, code in zip(["sweep-a", "sweep-b"], codes):
-        log = (tmp_path / f"{name}.log").read_text()
-        assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
-        summary = json.loads((tmp_path / name / name / "summary.json").read_text())
-        assert summary["trials"] == 4 and summary["errors"] == 0, log[-3000:]
-        trial_ids = _child_trial_ids(tmp_path / name / name, name)
-        assert len(trial_ids) == len(set(trial_ids)) == 4
+        subprocess.run(["rm", "-rf", str(ray_tmp)])
 
 
 @pytest.mark.slow
@@ -154,6 +187,7 @@ def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
         for name in ["shared-a", "shared-b"]:
             raw = _small_sweep(tmp_path / name, name)
             raw["search"]["num_samples"], raw["budget"] = 2, {"max_trials": 2}
+            raw["scheduler"] = "none"
             (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
             log = open(tmp_path / f"{name}.log", "w")
             procs.append(subprocess.Popen([*XLSEARCH, "run", str(tmp_path / f"{name}.yaml"), "--address", address],
@@ -171,37 +205,3 @@ def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
             assert json.loads((tmp_path / name / name / "summary.json").read_text())["trials"] == 2
             trial_ids = _child_trial_ids(tmp_path / name / name, name)
             assert len(trial_ids) == len(set(trial_ids)) == 2
-
-
-@pytest.mark.slow
-def test_no_secret_from_the_environment_reaches_a_file_of_the_sweep_or_of_ray(tmp_path, ray_env):
-    planted = {name: "s3cr3t" + secrets.token_hex(12) for name in
-               ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "WANDB_API_KEY",
-                "MLFLOW_TRACKING_PASSWORD", "GITHUB_TOKEN")}
-    planted["AWS_ACCESS_KEY_ID"] = "AKIA" + secrets.token_hex(8).upper()
-    ray_tmp = Path(tempfile.mkdtemp(prefix="xls-ray-", dir="/tmp"))  # short: Ray's socket paths
-    try:
-        raw = _small_sweep(tmp_path / "results", "secret-sweep")
-        raw["search"]["num_samples"] = 2
-        raw["budget"] = {"max_trials": 2}
-        raw["training"]["rounds"] = 2
-        raw["scheduler"] = "none"
-        spec_file = tmp_path / "spec.yaml"
-        spec_file.write_text(yaml.safe_dump(raw))
-        env = {**ray_env, **planted, "RAY_TMPDIR": str(ray_tmp)}
-        out = run_cli(["run", str(spec_file), "--num-cpus", "1"], env)
-        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        files = [p for folder in (tmp_path / "results", ray_tmp) for p in folder.rglob("*")
-                 if p.is_file() and not p.is_symlink()]
-        assert any("runtime_env" in p.name for p in files)  # Ray's logs were searched too
-        leaks = []
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError:  # sockets, files Ray removed meanwhile
-                continue
-            leaks += [f"{name} in {path}" for name, value in planted.items() if value.encode() in data]
-        assert not leaks, "\n".join(leaks[:20])
-        assert not any(value in out.stdout + out.stderr for value in planted.values())
-    finally:
-        subprocess.run(["rm", "-rf", str(ray_tmp)])
