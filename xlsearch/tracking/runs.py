@@ -138,12 +138,15 @@ class SweepTracker:
         return run_id
 
     def end_sweep(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
-                  best: dict[str, Any] | None = None) -> None:
-        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``."""
+                  best: dict[str, Any] | None = None, tags: dict[str, Any] | None = None) -> None:
+        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``,
+        ``tags`` are set as given."""
         _check_status(status)
         run_id = self._require_sweep()
         if best:
             self._set_tags(run_id, {f"best.{k}": v for k, v in _flatten(best).items()})
+        if tags:
+            self._set_tags(run_id, tags)
         self.client.set_terminated(run_id, status=status)
 
     # -- trials --
@@ -205,6 +208,20 @@ class SweepTracker:
         if tags:
             self._set_tags(run_id, tags)
         self.client.set_terminated(run_id, status=status)
+
+    def end_open_trials(self, status: Literal["FINISHED", "FAILED", "KILLED"],
+                        tags: dict[str, Any] | None = None) -> list[str]:
+        """Close every trial run of this sweep still RUNNING with ``status`` and ``tags``;
+        returns their trial ids."""
+        _check_status(status)
+        ended = []
+        for run in self.child_runs():
+            if run.info.status == "RUNNING":
+                if tags:
+                    self._set_tags(run.info.run_id, tags)
+                self.client.set_terminated(run.info.run_id, status=status)
+                ended.append(run.data.tags.get(TAG_TRIAL_ID, run.info.run_id))
+        return ended
 
     def child_runs(self) -> list:
         """All trial runs under this sweep's parent run (``mlflow.entities.Run``), newest first."""
