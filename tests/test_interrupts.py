@@ -169,10 +169,12 @@ def test_trial_outcome_tells_failed_diverged_stopped_and_interrupted_apart():
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path, ray_env):
-    spec_file, _ = write_spec(tmp_path, scheduler="none", budget={"max_trials": 3})
+    spec_file, raw = write_spec(tmp_path, scheduler="none", budget={"max_trials": 3})
+    raw["training"]["rounds"] = 2
+    spec_file.write_text(yaml.safe_dump(raw))
     sweep_dir = tmp_path / "results" / NAME
     first = Driver(spec_file, ray_env, tmp_path / "first.log")
-    first.wait_for(r"\[trial \w+\] round 1/3")
+    finished = first.wait_for(r"\[trial (\w+)\] finished").group(1)  # one ended, the others run
     signalled = time.time()
     os.killpg(first.proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     code = first.wait()
@@ -181,12 +183,15 @@ def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path
     kill_session_leftovers(first.proc.pid)
     assert_stopped_cleanly(first, code, 130, sweep_dir)
     assert seconds < 30, seconds
-    finished = set(re.findall(r"\[trial (\w+)\] finished", first.output))
+    _, children = mlflow_runs(sweep_dir)
+    assert children[finished].info.status == "FINISHED"
+    interrupted = {tid for tid, r in children.items() if r.info.status == "KILLED"}
 
     second = run_cli(["run", str(spec_file), "--num-cpus", "2"], ray_env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming the sweep" in second.stdout
-    assert not set(re.findall(r"\[trial (\w+)\] start", second.stdout)) & finished
+    restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
+    assert finished not in restarted and interrupted <= restarted, (finished, interrupted, restarted)
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["best"] is not None
     assert summary["trials"] == 3 and summary["counts"]["finished"] == 3

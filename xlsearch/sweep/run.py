@@ -69,73 +69,69 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     """
     import ray
 
+    from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
-    from xlsearch.sweep.tuner import TUNE_DIR_NAME, estimate_sweep, init_ray, placement
+    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
+                                      prepare_intermediate_tuning)
     from xlsearch.tracking import SweepTracker
+    from xlsearch.training.loop import objective_name
 
     sweep_dir = spec.sweep_dir
     resuming = (sweep_dir / TUNE_DIR_NAME).is_dir()
     init_ray(address, num_cpus, verbose)
-    # After ray.init: Ray's core installs a SIGTERM handler of its own that aborts the process.
-    with StopSignals() as stop:
-        started = time.time()
-        created_dir = False
-        tracker = None
-        try:
-            place = placement(spec, ray.cluster_resources())
-            log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
-                f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
-            if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours):
-                est = estimate_sweep(spec, place)
-                log("estimate: " + "; ".join(est.lines()))
-                problems = est.over_budget(spec)
-                if problems and not allow_over_budget:
-                    raise BudgetExceeded(f"{problems[0]}; shrink the sweep, raise the budget, or pass "
-                                         "--allow-over-budget (the budget then still stops the sweep at its cap)")
-            created_dir = not sweep_dir.exists()
-            sweep_dir.mkdir(parents=True, exist_ok=True)
-            spec_copy = sweep_dir / "spec.yaml"
-            spec_copy.write_text(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True))
-            tracker = SweepTracker(tracking_uri(spec), spec.tracking.experiment or spec.name, sweep_dir)
-            tracker.start_sweep(spec.name, spec.model_dump(), spec_copy)
-            trials = _fit(spec, place, tracker, stop, log)
-            summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received)
-        except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
-            if tracker is not None and tracker.sweep_run_id is not None:
-                _close_open_trial_runs(tracker, "interrupted")
-                tracker.end_sweep("KILLED", tags={TAG_STATUS: "interrupted"})
-            raise
-        except BudgetExceeded:
-            if created_dir:
-                shutil.rmtree(sweep_dir, ignore_errors=True)
-            raise
-        finally:
-            if not address:
-                ray.shutdown()
+    stop = StopSignals().install()  # after ray.init, whose own SIGTERM handler aborts the process
+    started = time.time()
+    created_dir = False
+    tracker = None
+    try:
+        place = placement(spec, ray.cluster_resources())
+        log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
+            f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
+        if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours):
+            est = estimate_sweep(spec, place)
+            log("estimate: " + "; ".join(est.lines()))
+            problems = est.over_budget(spec)
+            if problems and not allow_over_budget:
+                raise BudgetExceeded(f"{problems[0]}; shrink the sweep, raise the budget, or pass --allow-over-budget "
+                                     "(the budget then still stops the sweep at its cap)")
+        created_dir = not sweep_dir.exists()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        spec_copy = sweep_dir / "spec.yaml"
+        spec_copy.write_text(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True))
+        objective = objective_name(spec)
+        uri = tracking_uri(spec)
+        tracker = SweepTracker(uri, spec.tracking.experiment or spec.name, sweep_dir)
+        parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy)
+        prepare_intermediate_tuning(spec, place, log)
+        callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
+                                    spec.training.rounds),
+                     ProgressLines(objective, spec.training.rounds, planned_trials(spec))]
+        tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
+        if restored:
+            log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
+        with stop.tune_running():
+            results = tuner.fit()
+        trials = trial_records(results)
+        summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received)
+    except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
+        if tracker is not None and tracker.sweep_run_id is not None:
+            _close_open_trial_runs(tracker, "interrupted")
+            tracker.end_sweep("KILLED", tags={TAG_STATUS: "interrupted"})
+        raise
+    except BudgetExceeded:
+        if created_dir:
+            shutil.rmtree(sweep_dir, ignore_errors=True)
+        raise
+    finally:
+        if not address:
+            ray.shutdown()
+        stop.restore()
     if summary["status"] == "interrupted":
         raise SweepInterrupted(stop.received, summary)
     bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
     if summary["best"] is None and bad_inputs:  # every trial failed, on input: the user gets that one line
         raise bad_inputs[0]
     return summary
-
-
-def _fit(spec: SweepSpec, place, tracker, stop, log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Shared intermediate tuning, then the Tuner's fit; the trial records."""
-    from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
-    from xlsearch.sweep.tuner import build_tuner, prepare_intermediate_tuning
-    from xlsearch.training.loop import objective_name
-
-    prepare_intermediate_tuning(spec, place, log)
-    callbacks = [MLflowTracking(tracker.tracking_uri, spec.tracking.experiment or spec.name, str(spec.sweep_dir),
-                                tracker.sweep_run_id, spec.training.rounds),
-                 ProgressLines(objective_name(spec), spec.training.rounds, planned_trials(spec))]
-    tuner, restored = build_tuner(spec, place, callbacks, spec.sweep_dir)
-    if restored:
-        log(f"resuming the sweep in {spec.sweep_dir}: finished trials are kept, unfinished ones continue")
-    with stop.tune_running():
-        results = tuner.fit()
-    return trial_records(results)
 
 
 def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: float,

@@ -45,7 +45,7 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 class StopSignals:
-    """Context manager: SIGINT and SIGTERM stop the sweep (see the module)."""
+    """SIGINT and SIGTERM stop the sweep (see the module), from :meth:`install` to :meth:`restore`."""
 
     def __init__(self):
         self.received: int | None = None
@@ -53,14 +53,14 @@ class StopSignals:
         self._previous: dict[int, Any] = {}
         self._previous_env: str | None = None
 
-    def __enter__(self) -> StopSignals:
+    def install(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():  # Python delivers signals there only
             self._previous_env = os.environ.get(TUNE_SIGINT_ENV)
             os.environ[TUNE_SIGINT_ENV] = "1"  # Tune would replace our SIGINT handler with its own
             self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
         return self
 
-    def __exit__(self, *exc) -> None:
+    def restore(self) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         if self._previous:
@@ -68,6 +68,7 @@ class StopSignals:
                 os.environ.pop(TUNE_SIGINT_ENV, None)
             else:
                 os.environ[TUNE_SIGINT_ENV] = self._previous_env
+        self._previous = {}
 
     @contextlib.contextmanager
     def tune_running(self) -> Iterator[None]:
