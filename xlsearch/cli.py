@@ -206,6 +206,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from xlsearch.spec import SpecError
     from xlsearch.sweep.run import BudgetExceeded, final_table, run_sweep
+    from xlsearch.sweep.stops import SweepInterrupted
     from xlsearch.sweep.tuner import ResourcesError
     from xlsearch.tasks import DataError
 
@@ -216,7 +217,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                             verbose=args.verbose)
     except (BudgetExceeded, ResourcesError, SpecError, DataError) as err:
         raise UsageError(one_line(err)) from None
+    except SweepInterrupted as err:
+        if err.summary is not None:
+            print(final_table(spec, err.summary), flush=True)
+        print(f"xlsearch: interrupted by {err.signal_name}; run the same command to resume the sweep",
+              file=sys.stderr)
+        return err.exit_code
     print(final_table(spec, summary))
+    if summary["status"] == "failed":
+        print(f"xlsearch: all {summary['trials']} trials failed; the first error: see "
+              f"{summary.get('first_error_log', summary['sweep_dir'])}", file=sys.stderr)
+        return 1
     return 0 if summary["best"] is not None else 1
 
 

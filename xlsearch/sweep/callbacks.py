@@ -19,6 +19,8 @@ from xlsearch import keys
 from xlsearch.sweep.trainable import trial_config
 from xlsearch.training.params import TrialParams
 
+# How the trial ended: one of xlsearch.sweep.outcomes.OUTCOMES.
+TAG_OUTCOME = "xlsearch.outcome"
 # Logged besides the metric families (keys.is_metric).
 LOGGED_KEYS = (keys.ROUND, keys.STEP, keys.DIVERGED, keys.TIME_TOTAL_S)
 
@@ -69,15 +71,22 @@ class MLflowTracking(Callback):
             self.tracker.log_samples(trial.trial_id, json.loads(result[keys.SAMPLES]), step=step)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
+        # Tune calls this only for a trial that ended: completed its rounds, diverged, or was
+        # stopped by the scheduler. Trials a signal or the budget cut short get no call; the
+        # sweep's end closes their runs (xlsearch.sweep.run.close_open_trial_runs).
         last = trial.last_result or {}
         rounds_done = int(last.get(keys.ROUND, 0))
-        tags = {"xlsearch.rounds_done": str(rounds_done),
-                "xlsearch.stopped_early": str(rounds_done < self.rounds and not last.get(keys.DIVERGED)),
-                "xlsearch.diverged": str(bool(last.get(keys.DIVERGED)))}
+        diverged = bool(last.get(keys.DIVERGED))
+        stopped_early = rounds_done < self.rounds and not diverged
+        outcome = "diverged" if diverged else "stopped_early" if stopped_early else "finished"
+        tags = {"xlsearch.rounds_done": str(rounds_done), "xlsearch.stopped_early": str(stopped_early),
+                "xlsearch.diverged": str(diverged), TAG_OUTCOME: outcome}
         self.tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.tracker.end_trial(trial.trial_id, "FAILED")
+        last = trial.last_result or {}
+        self.tracker.end_trial(trial.trial_id, "FAILED", tags={"xlsearch.rounds_done": str(int(last.get(keys.ROUND, 0))),
+                                                              TAG_OUTCOME: "failed"})
 
 
 class ProgressLines(Callback):
@@ -108,7 +117,8 @@ class ProgressLines(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info):
         last = trial.last_result or {}
         done = last.get(keys.ROUND, 0)
-        how = "finished" if done >= self.rounds else f"stopped after round {done}"
+        how = ("finished" if done >= self.rounds else f"diverged in round {done}" if last.get(keys.DIVERGED)
+               else f"stopped after round {done}")
         self._print(f"[trial {trial.trial_id}] {how}")
 
     def on_trial_error(self, iteration, trials, trial, **info):

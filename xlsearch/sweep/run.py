@@ -13,6 +13,10 @@ from xlsearch.space import planned_trials
 from xlsearch.spec import SweepSpec
 
 
+# The parent run's tag for how the sweep ended: finished, failed or interrupted.
+TAG_STATUS = "xlsearch.status"
+
+
 class BudgetExceeded(RuntimeError):
     """The estimate is over a budget and the user did not allow it (one line, exit 2)."""
 
@@ -57,13 +61,18 @@ def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | No
 def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | None = None,
               allow_over_budget: bool = False, num_cpus: int | None = None, verbose: bool = False,
               log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run (or resume) the sweep; returns the summary written to ``SWEEP_DIR/summary.json``."""
+    """Run (or resume) the sweep; returns the summary written to ``SWEEP_DIR/summary.json``.
+
+    SIGINT and SIGTERM stop it cleanly (:mod:`xlsearch.sweep.stops`): trials stop and their
+    MLflow runs end KILLED, the parent run ends KILLED with ``xlsearch.status`` = interrupted,
+    summary.json says so and declares no best, and :class:`SweepInterrupted` is raised.
+    """
     import ray
 
-    from xlsearch.selection import best_trial
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
+    from xlsearch.sweep.stops import StopSignals, SweepInterrupted
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
-                                      prepare_intermediate_tuning, write_summary)
+                                      prepare_intermediate_tuning)
     from xlsearch.tracking import Headline, SweepTracker
     from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
     from xlsearch.training.loop import objective_name
@@ -71,8 +80,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     sweep_dir = spec.sweep_dir
     resuming = (sweep_dir / TUNE_DIR_NAME).is_dir()
     init_ray(address, num_cpus, verbose)
+    stop = StopSignals().install()  # after ray.init, whose own SIGTERM handler aborts the process
     started = time.time()
     created_dir = False
+    tracker = None
     try:
         place = placement(spec, ray.cluster_resources())
         log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
@@ -100,24 +111,16 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
-        with aws_credentials_in_a_private_file():  # else Tune copies them into Ray's logs
-            trials = trial_records(tuner.fit())
-        best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
-        summary = {
-            "sweep": spec.name, "sweep_dir": str(sweep_dir), "objective": objective,
-            "trials": len(trials), "errors": sum(t["error"] is not None for t in trials),
-            "stopped_early": sum(0 < t["metrics"].get(keys.ROUND, 0) < spec.training.rounds for t in trials),
-            "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
-                                      if t["error"] is None and t["metrics"]],
-            "wall_clock_s": time.time() - started, "tracking_uri": uri, "parent_run_id": parent,
-        }
-        tracker.end_sweep("FINISHED", {"trial_id": best["trial_id"], "config": best["config"],
-                                       objective: best["metrics"][objective]} if best else None)
-        write_summary(sweep_dir, summary)
-        bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
-        if best is None and bad_inputs:  # every trial failed, on input: the user gets that one line
-            raise bad_inputs[0]
-        return summary
+        # AWS keys out of the environment, else Tune copies them into Ray's logs
+        with stop.tune_running(), aws_credentials_in_a_private_file():
+            results = tuner.fit()
+        trials = trial_records(results)
+        summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received)
+    except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
+        if tracker is not None and tracker.sweep_run_id is not None:
+            _close_open_trial_runs(tracker, "interrupted")
+            tracker.end_sweep("KILLED", tags={TAG_STATUS: "interrupted"})
+        raise
     except BudgetExceeded:
         if created_dir:
             shutil.rmtree(sweep_dir, ignore_errors=True)
@@ -125,11 +128,70 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     finally:
         if not address:
             ray.shutdown()
+        stop.restore()
+    if summary["status"] == "interrupted":
+        raise SweepInterrupted(stop.received, summary)
+    bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]
+    if summary["best"] is None and bad_inputs:  # every trial failed, on input: the user gets that one line
+        raise bad_inputs[0]
+    return summary
+
+
+def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: float,
+               interrupted_by: int | None) -> dict[str, Any]:
+    """Classify the trials, close what MLflow still has open, choose the best (unless the sweep
+    was interrupted) and write summary.json; returns the summary."""
+    import signal
+
+    from xlsearch.selection import best_trial
+    from xlsearch.sweep.decisions import DECISIONS_FILE, ended_trials, read_decisions
+    from xlsearch.sweep.outcomes import count_outcomes, trial_outcome
+    from xlsearch.sweep.tuner import write_summary
+    from xlsearch.training.loop import objective_name
+
+    objective = objective_name(spec)
+    stopped = ended_trials(read_decisions(spec.sweep_dir / DECISIONS_FILE))
+    for t in trials:
+        t["outcome"] = trial_outcome(t, rounds=spec.training.rounds, stopped_by_scheduler=stopped,
+                                     interrupted=interrupted_by is not None)
+    counts = count_outcomes(t["outcome"] for t in trials)
+    if interrupted_by is not None:
+        status, best = "interrupted", None  # a partial sweep's best is no answer
+    else:
+        status = "failed" if trials and counts["failed"] == len(trials) else "finished"
+        best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
+    # Trials a signal or the budget cut short got no end from Tune's callbacks.
+    _close_open_trial_runs(tracker, "interrupted" if interrupted_by is not None else "stopped_by_budget")
+    summary = {
+        "sweep": spec.name, "sweep_dir": str(spec.sweep_dir), "status": status, "objective": objective,
+        "trials": len(trials), "counts": counts, "errors": counts["failed"], "stopped_early": counts["stopped_early"],
+        "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
+                                  if t["error"] is None and t["metrics"]],
+        "wall_clock_s": time.time() - started, "tracking_uri": tracker.tracking_uri,
+        "parent_run_id": tracker.sweep_run_id,
+    }
+    if interrupted_by is not None:
+        summary["interrupted_by"] = signal.Signals(interrupted_by).name
+    first_error = next((t for t in trials if t["error"] is not None), None)
+    if status == "failed" and first_error is not None:
+        summary["first_error_log"] = first_error["error_log"]
+    parent_status = {"finished": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}[status]
+    tracker.end_sweep(parent_status, {"trial_id": best["trial_id"], "config": best["config"],
+                                     objective: best["metrics"][objective]} if best else None,
+                      tags={TAG_STATUS: status})
+    write_summary(spec.sweep_dir, summary)
+    return summary
+
+
+def _close_open_trial_runs(tracker, outcome: str) -> None:
+    from xlsearch.sweep.callbacks import TAG_OUTCOME
+
+    tracker.end_open_trials("KILLED", tags={TAG_OUTCOME: outcome})
 
 
 def trial_records(results) -> list[dict[str, Any]]:
-    """``{"trial_id", "config", "metrics", "error", "bad_input"}`` of each trial, from Tune's results (each
-    trial's last result, without its sample outputs)."""
+    """``{"trial_id", "config", "metrics", "error", "bad_input", "error_log"}`` of each trial,
+    from Tune's results (each trial's last result, without its sample outputs)."""
     from xlsearch.sweep.trainable import trial_config
     from xlsearch.sweep.tuner import input_error
 
@@ -138,9 +200,13 @@ def trial_records(results) -> list[dict[str, Any]]:
         config = trial_config(result.config)
         metrics = {k: v for k, v in (result.metrics or {}).items() if k != keys.SAMPLES}
         bad_input = input_error(result.error)  # a spec or data error: its one line, not Ray's traceback
+        error_log = None
+        if result.error and result.path:
+            error_log = str(Path(result.path) / "error.txt") if (Path(result.path) / "error.txt").is_file() \
+                else str(result.path)
         trials.append({"trial_id": metrics.get(keys.TRIAL_ID), "config": config, "metrics": metrics,
                        "error": str(bad_input or result.error) if result.error else None,
-                       "bad_input": bad_input})
+                       "bad_input": bad_input, "error_log": error_log})
     return trials
 
 
@@ -150,14 +216,18 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
     from xlsearch.training.params import TrialParams
 
     best = summary["best"]
-    lines = [f"\nsweep '{spec.name}' done in {summary['wall_clock_s'] / 60:.1f} min: {summary['trials']} trials, "
-             f"{summary['stopped_early']} stopped early by ASHA, {summary['errors']} failed"]
+    minutes = f"{summary['wall_clock_s'] / 60:.1f} min"
+    how = {"finished": f"done in {minutes}", "failed": f"failed after {minutes}",
+           "interrupted": f"interrupted by {summary.get('interrupted_by')} after {minutes}"}[summary["status"]]
+    lines = [f"\nsweep '{spec.name}' {how}: {summary['trials']} trials, {count_line(summary['counts'])}"]
     metric_names = get_task(spec.task).metric_names
     if summary.get("results"):
         lines.append("every trial, by method, intermediate tuning (it) and LR; src = source-language dev; "
                      "wrong = share of outputs in another language than the input's")
         lines.append(trials_table(summary["results"], spec.target_languages, metric_names, summary["objective"]))
-    if best is None:
+    if summary["status"] == "interrupted":
+        lines.append("no best trial for an interrupted sweep: run the same command to resume it")
+    elif best is None:
         lines.append("no trial produced a score (all diverged or failed)")
     else:
         params = TrialParams.from_flat(best["config"])
@@ -168,3 +238,15 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
     lines.append(f"results: {summary['sweep_dir']}")
     lines.append(f"MLflow: {summary['tracking_uri']}  (browse with: xlsearch ui {summary['sweep_dir']})")
     return "\n".join(lines)
+
+
+def count_line(counts: dict[str, int]) -> str:
+    """``3 finished, 2 stopped early by ASHA, 1 failed, 0 diverged``, then the cut-short kinds
+    when there are any."""
+    parts = [f"{counts['finished']} finished", f"{counts['stopped_early']} stopped early by ASHA",
+             f"{counts['failed']} failed", f"{counts['diverged']} diverged"]
+    if counts["interrupted"]:
+        parts.append(f"{counts['interrupted']} interrupted (they continue on resume)")
+    if counts["stopped_by_budget"]:
+        parts.append(f"{counts['stopped_by_budget']} stopped by the budget")
+    return ", ".join(parts)

@@ -263,8 +263,9 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     """The Tuner for a new sweep, or the restored one when ``sweep_dir`` holds an unfinished one."""
     import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search.optuna import OptunaSearch
+
+    from xlsearch.sweep.decisions import DECISIONS_FILE, KeptASHA, KeptFIFO
 
     objective = objective_name(spec)
     # Trials get the spec without the value of any secret in the environment: Tune and Train
@@ -290,12 +291,14 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
         sampler = (optuna.samplers.TPESampler(seed=spec.search.seed) if spec.search.algorithm == "optuna_tpe"
                    else optuna.samplers.RandomSampler(seed=spec.search.seed))
         search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
+    # The schedulers keep their decisions in the sweep folder: an ASHA stop survives a driver crash.
+    decisions = sweep_dir / DECISIONS_FILE
     if spec.scheduler.type == "asha":
-        scheduler = ASHAScheduler(time_attr=keys.ROUND, metric=objective, mode="max", max_t=spec.training.rounds,
-                                  grace_period=spec.scheduler.grace_period,
-                                  reduction_factor=spec.scheduler.reduction_factor)
+        scheduler = KeptASHA(decisions, skip_keys=(keys.SAMPLES,), time_attr=keys.ROUND, metric=objective,
+                             mode="max", max_t=spec.training.rounds, grace_period=spec.scheduler.grace_period,
+                             reduction_factor=spec.scheduler.reduction_factor)
     else:
-        scheduler = FIFOScheduler()
+        scheduler = KeptFIFO(decisions, skip_keys=(keys.SAMPLES,))
     stop = None
     if spec.budget.gpu_hours is not None:
         stop = DeviceHourStopper(spec.budget.gpu_hours, placement_.devices_per_trial)

@@ -160,8 +160,9 @@ class SweepTracker:
         self.sweep_name = self.client.get_run(sweep_run_id).data.tags.get(TAG_SWEEP)
 
     def end_sweep(self, status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED",
-                  best: dict[str, Any] | None = None) -> None:
-        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``.
+                  best: dict[str, Any] | None = None, tags: dict[str, Any] | None = None) -> None:
+        """Close the parent run; ``best`` (nested dicts allowed) becomes tags ``best.<key>``,
+        ``tags`` are set as given.
 
         When ``best`` names a ``trial_id`` whose run exists, the parent also gets that run's
         latest metrics (so the parent's row in the runs table reads as the sweep's result), tags
@@ -174,6 +175,8 @@ class SweepTracker:
             best_run = self._find_trial(str(best["trial_id"])) if best.get("trial_id") is not None else None
             if best_run is not None:
                 self._copy_best(run_id, self.client.get_run(best_run), best)
+        if tags:
+            self._set_tags(run_id, tags)
         self.client.set_terminated(run_id, status=status)
 
     def _copy_best(self, parent_id: str, best_run, best: dict[str, Any]) -> None:
@@ -266,6 +269,20 @@ class SweepTracker:
         if tags:
             self._set_tags(run_id, tags)
         self.client.set_terminated(run_id, status=status)
+
+    def end_open_trials(self, status: Literal["FINISHED", "FAILED", "KILLED"],
+                        tags: dict[str, Any] | None = None) -> list[str]:
+        """Close every trial run of this sweep still RUNNING with ``status`` and ``tags``;
+        returns their trial ids."""
+        _check_status(status)
+        ended = []
+        for run in self.child_runs():
+            if run.info.status == "RUNNING":
+                if tags:
+                    self._set_tags(run.info.run_id, tags)
+                self.client.set_terminated(run.info.run_id, status=status)
+                ended.append(run.data.tags.get(TAG_TRIAL_ID, run.info.run_id))
+        return ended
 
     def child_runs(self) -> list:
         """All trial runs under this sweep's parent run (``mlflow.entities.Run``), newest first."""

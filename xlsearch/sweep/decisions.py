@@ -1,0 +1,106 @@
+"""The scheduler's decisions, written to the sweep folder the moment they are made.
+
+Why: Tune saves which trials ended in its experiment state at most every
+``TUNE_GLOBAL_CHECKPOINT_S`` and copies it to the sweep folder in a background thread (a copy
+still running makes the next one wait), and it never saves the scheduler: ASHA's rungs start
+empty after a restart. A driver killed about a second after ASHA stopped a trial therefore
+restored that trial as unfinished; it continued from its last checkpoint, ASHA with empty
+rungs let it run to the end, and its MLflow tags changed from stopped to finished.
+
+The schedulers below append every result they judge (its scalar values), their decision, and
+every trial that completes to :data:`DECISIONS_FILE`, flushed and fsynced before Tune acts on
+the decision. After a restart they rebuild ASHA's rungs from it, and a trial it says had ended
+is ended again, through Tune's own ``stop_trial``, before it can start: with its last result
+as recorded (Tune's saved state may hold an older one), so its MLflow run gets the same end
+tags and summary.json the same last round, and no round is trained twice.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+DECISIONS_FILE = "scheduler_decisions.jsonl"
+
+
+def read_decisions(path: Path) -> list[dict[str, Any]]:
+    """The records in ``path``, oldest first; a line torn by a crash mid-write is skipped."""
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def ended_trials(records: list[dict[str, Any]]) -> set[str]:
+    """Trials the scheduler stopped or that completed."""
+    return {r["trial_id"] for r in records
+            if r.get("event") == "complete" or r.get("decision") == TrialScheduler.STOP}
+
+
+class _DecisionsKept:
+    """Mixed into a Tune scheduler: keeps its decisions in ``decisions`` (see the module)."""
+
+    def __init__(self, decisions: Path, skip_keys: tuple[str, ...] = (), **kwargs):
+        super().__init__(**kwargs)
+        self._decisions_path = str(decisions)
+        self._skip_keys = skip_keys  # result values not worth keeping (large sample outputs)
+        self._records: list[dict[str, Any]] | None = None  # read once, after a restart
+
+    def __getstate__(self):
+        return {**self.__dict__, "_records": None}
+
+    def _kept(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records = read_decisions(Path(self._decisions_path))
+        return self._records
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self._kept().append(record)
+        with open(self._decisions_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def on_trial_add(self, tune_controller, trial: Trial):
+        super().on_trial_add(tune_controller, trial)
+        for record in self._kept():  # after a restart: the rungs as they were
+            if record["trial_id"] == trial.trial_id and record.get("event") == "result":
+                super().on_trial_result(tune_controller, trial, record["result"])
+
+    def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
+        decision = super().on_trial_result(tune_controller, trial, result)
+        kept = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool, type(None)))
+                and k not in self._skip_keys and not k.startswith("config/")}
+        self._append({"trial_id": trial.trial_id, "event": "result", "decision": decision, "result": kept})
+        return decision
+
+    def on_trial_complete(self, tune_controller, trial: Trial, result: dict):
+        self._append({"trial_id": trial.trial_id, "event": "complete"})
+        super().on_trial_complete(tune_controller, trial, result)
+
+    def choose_trial_to_run(self, tune_controller):
+        ended = ended_trials(self._kept())
+        for trial in tune_controller.get_trials():
+            if trial.status == Trial.PENDING and trial.trial_id in ended:  # restored as unfinished
+                last = [r["result"] for r in self._kept() if r["trial_id"] == trial.trial_id and r.get("result")]
+                if last:
+                    trial.update_last_result({**trial.last_result, **last[-1]})
+                tune_controller.stop_trial(trial)
+        return super().choose_trial_to_run(tune_controller)
+
+
+class KeptASHA(_DecisionsKept, ASHAScheduler):
+    """ASHA whose stops survive a driver crash."""
+
+
+class KeptFIFO(_DecisionsKept, FIFOScheduler):
+    """No early stopping; trials that completed stay completed after a driver crash."""
