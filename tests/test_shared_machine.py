@@ -186,7 +186,7 @@ def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
         procs = []
         for name in ["shared-a", "shared-b"]:
             raw = _small_sweep(tmp_path / name, name)
-            raw["search"]["num_samples"], raw["budget"] = 2, {"max_trials": 2}
+            raw["search"]["num_samples"], raw["budget"] = 1, {"max_trials": 1}
             raw["scheduler"] = "none"
             (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
             log = open(tmp_path / f"{name}.log", "w")
@@ -202,6 +202,6 @@ def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
         for name, code in zip(["shared-a", "shared-b"], codes):
             log = (tmp_path / f"{name}.log").read_text()
             assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
-            assert json.loads((tmp_path / name / name / "summary.json").read_text())["trials"] == 2
+            assert json.loads((tmp_path / name / name / "summary.json").read_text())["trials"] == 1
             trial_ids = _child_trial_ids(tmp_path / name / name, name)
-            assert len(trial_ids) == len(set(trial_ids)) == 2
+            assert len(trial_ids) == len(set(trial_ids)) == 1
