@@ -76,6 +76,8 @@ def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
             for m in client.get_metric_history(run.info.run_id, key):
                 by_round.setdefault(int(m.step), {})[key] = m.value
         for rnd, metrics in by_round.items():
+            if rnd < 1:  # step 0 holds the trial's constants (lr, log10_lr), not an eval round
+                continue
             rows.append({keys.TRIAL_ID: run.data.tags.get("xlsearch.trial_id"), **params, **metrics, keys.ROUND: rnd})
     frame = pd.DataFrame(rows)
     if "lr" in frame:

@@ -144,6 +144,23 @@ def test_the_html_report_holds_its_tables_and_plots(tmp_path):
         (tmp_path / name).read_bytes() for name in ("score_vs_lr.png", "wrong_language_vs_lr.png", "learning_curves.png")]
 
 
+def test_an_mlflow_experiment_loads_one_row_per_eval_round(tmp_path):
+    """Step 0 of a trial's run holds its constants (lr, log10_lr as numbers), not an eval round."""
+    from analysis.frame import load_mlflow_experiment
+    from xlsearch.tracking import SweepTracker, default_tracking_uri
+
+    tracker = SweepTracker(default_tracking_uri(tmp_path), "exp", tmp_path)
+    tracker.start_sweep("exp", {"task": "xlsum"})
+    for trial, lr in (("a", 1e-4), ("b", 1e-3)):
+        tracker.start_trial(trial, {"lr": lr, "method": "full", "intermediate_tuning": "none"},
+                            metrics={"lr": lr, "log10_lr": math.log10(lr)})
+        for rnd in (1, 2):
+            tracker.log_round(trial, {OBJ: 10.0 * rnd, "round": rnd}, step=rnd)
+    frame = load_mlflow_experiment(default_tracking_uri(tmp_path), "exp")
+    assert sorted(zip(frame["trial_id"], frame["round"])) == [("a", 1), ("a", 2), ("b", 1), ("b", 2)]
+    assert sorted(frame["lr"].unique()) == [1e-4, 1e-3]
+
+
 def test_plot_axes_are_labelled(tmp_path):
     from analysis.report import plot_learning_curves, plot_vs_lr
 
