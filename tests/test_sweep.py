@@ -202,6 +202,64 @@ def test_mlflow_holds_one_parent_and_one_child_per_trial_seen_through_a_server(f
             assert [m["step"] for m in history] == list(range(1, len(history) + 1)) and history
 
 
+def best_finished(summary: dict, rounds: int, n: int) -> set[str]:
+    """The ids of the n best trials that ran every round, by the objective (ties: lower LR)."""
+    finished = [r for r in summary["results"] if r["metrics"]["round"] == rounds and not r["metrics"]["diverged"]]
+    best_first = sorted(finished, key=lambda r: (-r["metrics"][OBJECTIVE], r["config"]["lr"], r["metrics"]["trial_id"]))
+    return {r["metrics"]["trial_id"] for r in best_first[:n]}
+
+
+@pytest.mark.slow
+def test_the_sweep_keeps_the_best_trials_final_weights_and_nothing_of_the_others(finished_sweep):
+    from xlsearch.sweep.disk import disk_need
+    from xlsearch.training.checkpoint import META_FILE, TRAINABLE_FILE
+
+    _, sweep_dir, summary = finished_sweep
+    spec = parse_spec(yaml.safe_load((sweep_dir / "spec.yaml").read_text()), base_dir=REPO / "search_spaces")
+    rounds, keep_best = spec.training.rounds, spec.checkpoints.keep_best
+    kept = best_finished(summary, rounds, keep_best)
+    assert summary["best"]["trial_id"] in kept and len(summary["results"]) > len(kept)  # some trials go
+    runs = sweep_dir / "train_runs"
+    assert {p.name for p in runs.iterdir()} == {f"trial-{t}" for t in kept}
+    for trial_id in kept:
+        checkpoints = [p for p in (runs / f"trial-{trial_id}").iterdir() if p.is_dir()]
+        assert len(checkpoints) == 1, checkpoints  # Train keeps the last one only
+        assert sorted(p.name for p in checkpoints[0].iterdir()) == [TRAINABLE_FILE, META_FILE]  # no optimizer state
+        assert json.loads((checkpoints[0] / META_FILE).read_text())["round"] == rounds
+    # The bound the README states per kept trial: its final weights as estimated, and Train's
+    # record of the run (the last round's metrics and sample outputs), under 64 kB here.
+    weights = disk_need(spec, concurrency=2).weights
+    used = sum(f.stat().st_size for f in runs.rglob("*") if f.is_file())
+    assert used <= len(kept) * (weights + 64 * 1024), (used, weights)
+
+
+@pytest.mark.slow
+def test_a_sweep_needing_more_disk_than_is_free_is_refused_before_anything_is_written(tmp_path, ray_env):
+    from xlsearch.sweep.disk import disk_need, free_bytes
+
+    # 100,000 trials of a 390M-parameter mT5 (random weights: no hub), each kept: ~150 TB.
+    raw = sweep_spec(tmp_path / "results", model="random-mt5-base", checkpoints={"keep_best": 1_000_000},
+                     budget={"max_trials": 100_000})
+    raw["search"].update({"num_samples": 100_000, "intermediate_tuning": ["none"]})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
+    need = disk_need(parse_spec(raw, base_dir=tmp_path), concurrency=2)
+    assert need.total > free_bytes(tmp_path), "this machine has the room: the test cannot refuse"
+    proc = subprocess.Popen([*XLSEARCH, "run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], env=ray_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # it started the sweep instead: stop it and its Ray
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 2, out[-2000:] + err[-2000:]
+    error_lines = [line for line in err.splitlines() if line.startswith("xlsearch: error:")]
+    assert len(error_lines) == 1 and f"storage = '{tmp_path / 'results'}': the sweep needs" in error_lines[0]
+    assert "free" in error_lines[0] and "checkpoints.keep_best" in error_lines[0]
+    assert not (tmp_path / "results" / "it-sweep").exists()
+
+
 @pytest.mark.slow
 def test_over_budget_sweep_is_refused_before_anything_is_written(tmp_path, ray_env):
     raw = sweep_spec(tmp_path / "results", budget={"max_trials": 6, "gpu_hours": 0.0001})
@@ -262,6 +320,11 @@ def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, ray_
     tracker.start_sweep("it-sweep", raw)
     trial_ids = [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
     assert len(trial_ids) == len(set(trial_ids)) == 6
+    # Trials that ended before the kill were pruned once the sweep resumed, the others as they
+    # ended: what stays is what the spec keeps, the best 3 trials' final weights.
+    runs = tmp_path / "results" / "it-sweep" / "train_runs"
+    assert {p.name for p in runs.iterdir()} == {f"trial-{t}" for t in best_finished(summary, 3, 3)}
+    assert not list(runs.rglob("training_state.pt"))
 
 
 @pytest.mark.slow

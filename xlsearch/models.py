@@ -158,6 +158,28 @@ def load_model(name_or_ref: str | ModelRef, *, checkpoint: str | Path | None = N
     return model, Seq2SeqCodec(tokenizer, ref.family)
 
 
+def model_skeleton(name_or_ref: str | ModelRef):
+    """The model's architecture without its weights (on torch's meta device): its parameters'
+    shapes and types for the cost of reading its config, not of its weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
+
+    ref = resolve_model(name_or_ref) if isinstance(name_or_ref, str) else name_or_ref
+    if ref.build_hint and not (Path(ref.location) / "config.json").is_file():
+        raise ModelError(f"{ref.name} is not built yet (no {Path(ref.location) / 'config.json'}); {ref.build_hint}")
+    family = get_family(ref.family)
+    if ref.location is None:
+        tokenizer = _byte_tokenizer(family)  # the vocabulary size comes from the tokenizer
+        with torch.device("meta"):
+            return family.new_model(family.tiny_sizes if ref.size == "tiny" else family.published_sizes, tokenizer)
+    try:
+        config = AutoConfig.from_pretrained(ref.location)
+    except OSError as err:
+        raise ModelError(f"could not read the config of {ref.location!r}: {err}".splitlines()[0]) from err
+    with torch.device("meta"):
+        return AutoModelForSeq2SeqLM.from_config(config)
+
+
 def save_model(model, codec: "Seq2SeqCodec", directory: str | Path) -> None:
     """Save weights and tokenizer so that :func:`load_model` can read them back."""
     from transformers.utils import logging as hf_logging

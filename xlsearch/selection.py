@@ -1,10 +1,13 @@
 """Choosing a trial, and so its learning rate, from a sweep's results: pure functions over a
-pandas frame of trials. The one place that decides; both ends of a sweep call it:
+pandas frame of trials. The one place that decides; both ends of a sweep call it, and the
+sweep while it runs:
 
 - the sweep's end (:mod:`xlsearch.sweep.run`): summary.json's ``best``, the "best by ..." line of
   the table printed when the sweep is done, the MLflow parent run's ``best.*`` tags;
 - `xlsearch analyze` (:mod:`analysis.report`): each rule's choice per (method, intermediate
-  tuning) group, and the zero-shot choice for the whole sweep.
+  tuning) group, and the zero-shot choice for the whole sweep;
+- while the sweep runs (:mod:`xlsearch.sweep.disk`): whose final weights stay on disk, the
+  zero-shot rule's first few (:func:`zero_shot_ranking`).
 
 **The frame.** One row per trial and eval round, or per trial; columns ``trial_id``, ``lr``,
 the group columns ``method`` and ``intermediate_tuning``, ``round``, ``diverged`` and the
@@ -135,13 +138,20 @@ def mean_over(rows: pd.DataFrame, metric: str, langs: Sequence[str]) -> pd.Serie
     return rows[columns].mean(axis=1, skipna=True)
 
 
+def _best_first(scored: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a ``_score``, highest first, ties to the lower LR, then the lower trial id; rows
+    without a score dropped."""
+    return scored.dropna(subset=["_score"]).sort_values(["_score", "lr", keys.TRIAL_ID],
+                                                        ascending=[False, True, True])
+
+
 def best_of(rows: pd.DataFrame, scores: pd.Series, setting: Setting, none: str = NO_CHOICE) -> Choice:
     """The row with the highest score (NaN: not a candidate); ties to the lower LR, then the
     lower trial id. ``none`` is the note when no row is a candidate."""
-    scored = rows.assign(_score=scores).dropna(subset=["_score"])
+    scored = _best_first(rows.assign(_score=scores))
     if scored.empty:
         return Choice("", None, None, note=none)
-    best = scored.sort_values(["_score", "lr", keys.TRIAL_ID], ascending=[False, True, True]).iloc[0]
+    best = scored.iloc[0]
     return Choice(
         "", str(best[keys.TRIAL_ID]), float(best["lr"]), float(best.get(setting.objective, math.nan)),
         {lang: float(best.get(keys.target(lang, setting.metric), math.nan)) for lang in setting.langs},
@@ -194,6 +204,13 @@ def zero_shot_choice(frame: pd.DataFrame, objective: str, langs: Sequence[str] |
     ``frame``, every method and intermediate tuning together."""
     langs = keys.target_languages(frame.columns) if langs is None else list(langs)
     return choose(ZERO_SHOT_RULE, comparable(frame), Setting(objective, keys.metric_of(objective), langs))
+
+
+def zero_shot_ranking(frame: pd.DataFrame, objective: str) -> list[str]:
+    """The trial ids of ``frame``'s comparable trials in the zero-shot rule's order, best first
+    (the first is :func:`zero_shot_choice`'s trial): whose weights a sweep keeps."""
+    rows = usable(comparable(frame), objective)
+    return [str(t) for t in _best_first(rows.assign(_score=rows[objective]))[keys.TRIAL_ID]]
 
 
 def regret(choice: Choice, oracle: Choice) -> float:

@@ -238,6 +238,13 @@ class TrackingSpec(_Strict):
     experiment: str | None = Field(None, min_length=1, max_length=500)  # default: the sweep's name
 
 
+class CheckpointsSpec(_Strict):
+    """What a sweep keeps on disk once a trial has ended. A running trial always keeps its last
+    checkpoint (resume needs it) and a failed one keeps it too (resume retries it from there)."""
+
+    keep_best: Int = Field(3, ge=0, le=1_000_000)  # finished trials whose final weights stay, best first
+
+
 class SubsampleSpec(_Strict):
     train: Int | None = Field(None, gt=0, le=1_000_000_000)
     dev: Int | None = Field(200, gt=0, le=1_000_000_000)
@@ -258,6 +265,7 @@ class SweepSpec(_Strict):
     resources: ResourcesSpec = ResourcesSpec()
     budget: BudgetSpec = BudgetSpec()
     tracking: TrackingSpec = TrackingSpec()
+    checkpoints: CheckpointsSpec = CheckpointsSpec()
     # A relative storage is resolved from the spec file's folder when the spec is read.
     storage: str = Field(DEFAULT_STORAGE, min_length=1, max_length=4096)
 

@@ -1,5 +1,5 @@
-"""Budgets: what a sweep is expected to cost before it starts, and a stopper that ends it at its
-GPU-hour cap while it runs.
+"""Budgets: what a sweep is expected to cost before it starts (time, device-hours and, from
+:mod:`xlsearch.sweep.disk`, disk), and a stopper that ends it at its GPU-hour cap while it runs.
 
 Units: seconds of wall-clock time, device-hours (GPU-hours; worker-hours on a machine without
 GPUs, where each worker's CPUs are the device).
@@ -14,6 +14,7 @@ from ray.tune import Stopper
 
 from xlsearch.space import planned_trials
 from xlsearch.spec import SweepSpec
+from xlsearch.sweep.disk import DiskNeed
 
 # Measured on 2 CPUs with Ray 2.60: starting a Train V2 worker group, importing
 # transformers and peft, and tearing it down cost ~11 s per trial on top of its training.
@@ -46,6 +47,7 @@ class Estimate:
     device_kind: str  # "GPU" or "worker" (CPU-only)
     step_seconds: float
     eval_seconds: float
+    disk: DiskNeed | None = None  # None when not measured
 
     @property
     def device_hours(self) -> float:
@@ -65,6 +67,9 @@ class Estimate:
         if b.wall_clock_hours is not None and self.wall_clock_hours > b.wall_clock_hours:
             problems.append(f"budget.wall_clock_hours = {b.wall_clock_hours:g}: the sweep is expected to take "
                             f"{self.wall_clock_hours:.2f} hours at concurrency {self.concurrency}")
+        shortage = self.disk.shortage(spec.storage) if self.disk else None
+        if shortage:
+            problems.append(shortage)
         return problems
 
     def lines(self) -> list[str]:
@@ -74,6 +79,7 @@ class Estimate:
             f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s",
             f"one trial: {self.trial_seconds:.0f} s expected ({TRIAL_OVERHEAD_S:.0f} s of it start-up)",
             f"wall-clock: {self.wall_clock_hours:.2f} h; {self.device_kind}-hours: {self.device_hours:.2f}",
+            *(self.disk.lines() if self.disk else []),
         ]
 
 

@@ -1,6 +1,7 @@
 """`xlsearch run` and `xlsearch estimate`: from a checked spec to a finished (or resumed) sweep."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -19,6 +20,36 @@ TAG_STATUS = "xlsearch.status"
 
 class BudgetExceeded(RuntimeError):
     """The estimate is over a budget and the user did not allow it (one line, exit 2)."""
+
+
+class DiskShortage(BudgetExceeded):
+    """The storage's filesystem has less free space than the sweep needs (one line, exit 2);
+    ``--allow-over-budget`` does not lift it: nothing would stop the sweep before the disk fills."""
+
+
+def disk_need_or_none(spec: SweepSpec, concurrency: int, log: Callable[[str], None]):
+    """The disk a new sweep needs (:func:`xlsearch.sweep.disk.disk_need`), or None when the
+    model's config cannot be read here (the trials will say why)."""
+    from xlsearch.models import ModelError
+    from xlsearch.sweep.disk import disk_need
+
+    try:
+        return disk_need(spec, concurrency)
+    except ModelError as err:
+        log(f"disk: not estimated ({err})")
+        return None
+
+
+def check_disk(spec: SweepSpec, concurrency: int, log: Callable[[str], None]) -> None:
+    """Log the disk a new sweep needs; :class:`DiskShortage` when its storage lacks it."""
+    need = disk_need_or_none(spec, concurrency, log)
+    if need is None:
+        return
+    for line in need.lines():
+        log(line)
+    problem = need.shortage(spec.storage)
+    if problem:
+        raise DiskShortage(problem)
 
 
 def with_overrides(spec: SweepSpec, storage: str | None = None, tracking_uri: str | None = None) -> SweepSpec:
@@ -47,7 +78,8 @@ def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | No
         place = placement(spec, ray.cluster_resources())
         log(f"calibrating: a few optimizer steps and one eval batch of {spec.model} "
             f"({place.device_kind}, {place.cpus_per_worker:g} CPU per worker)...")
-        est = estimate_sweep(spec, place)
+        est = dataclasses.replace(estimate_sweep(spec, place),
+                                  disk=disk_need_or_none(spec, place.concurrency, log))
     finally:
         if not address:
             ray.shutdown()
@@ -71,6 +103,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
+    from xlsearch.sweep.disk import CheckpointPruning
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
                                       prepare_intermediate_tuning)
     from xlsearch.tracking import Headline, SweepTracker
@@ -88,6 +121,8 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         place = placement(spec, ray.cluster_resources())
         log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
             f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
+        if not resuming:
+            check_disk(spec, place.concurrency, log)
         if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours):
             est = estimate_sweep(spec, place)
             log("estimate: " + "; ".join(est.lines()))
@@ -107,7 +142,8 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         prepare_intermediate_tuning(spec, place, log)
         callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
                                     spec.training.rounds),
-                     ProgressLines(objective, spec.training.rounds, planned_trials(spec))]
+                     ProgressLines(objective, spec.training.rounds, planned_trials(spec)),
+                     CheckpointPruning(str(sweep_dir), objective, spec.checkpoints.keep_best)]
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")

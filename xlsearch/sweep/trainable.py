@@ -5,7 +5,9 @@ This is Train V2's pattern: a ``Tuner(TorchTrainer(...))`` fails, ``tune.report`
 worker is silently dropped; workers call ``ray.train.report`` and Train's ``TuneReportCallback``
 hands rank 0's reports to Tune. The Train run is named after the Tune
 trial and kept under the sweep directory, so a trial started again after the driver died finds
-its last checkpoint through ``ray.train.get_checkpoint()`` and continues from there.
+its last checkpoint through ``ray.train.get_checkpoint()`` and continues from there. Train keeps
+that last checkpoint only: it records the new one before it deletes the one before, and never
+deletes the latest. What stays once a trial has ended is :mod:`xlsearch.sweep.disk`'s business.
 """
 from __future__ import annotations
 
@@ -15,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from xlsearch import keys
+
+TRAIN_RUNS_DIR = "train_runs"
+
+
+def train_run_dir(sweep_dir: str | Path, trial_id: str) -> Path:
+    """Where the Train run of trial ``trial_id`` keeps its checkpoints."""
+    return Path(sweep_dir) / TRAIN_RUNS_DIR / f"trial-{trial_id}"
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     from ray.train.torch import TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    trial_id = tune.get_context().get_trial_id()
+    run_dir = train_run_dir(sweep.sweep_dir, tune.get_context().get_trial_id())
     use_gpu = sweep.gpus_per_worker > 0
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
@@ -86,10 +95,10 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
         scaling_config=ray.train.ScalingConfig(num_workers=sweep.num_workers, use_gpu=use_gpu,
                                                resources_per_worker=resources),
         run_config=ray.train.RunConfig(
-            name=f"trial-{trial_id}",
-            storage_path=str(Path(sweep.sweep_dir) / "train_runs"),
+            name=run_dir.name,
+            storage_path=str(run_dir.parent),
             callbacks=[TuneReportCallback()],
-            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
             failure_config=ray.train.FailureConfig(max_failures=0),
         ),
     )

@@ -26,7 +26,7 @@ from xlsearch.models import Seq2SeqCodec, load_model
 from xlsearch.spec import SweepSpec
 from xlsearch.tasks import Task, get_task
 from xlsearch.training.batches import Encoded, encode_examples, training_batches
-from xlsearch.training.checkpoint import restore_checkpoint, save_checkpoint
+from xlsearch.training.checkpoint import read_meta, restore_checkpoint, save_checkpoint
 from xlsearch.training.data import TrialData, load_trial_data
 from xlsearch.training.engine import ExtraLoss, StepEngine, Steps, new_engine
 from xlsearch.training.evaluate import generate, sample_generations, score_round
@@ -60,16 +60,18 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
     trial = setup_trial(spec, params, device=device, rank=rank, data=data, progress=progress, log=log)
     start_round = 0
     if resume_from is not None:
-        meta = restore_checkpoint(resume_from, trial.model, trial.engine.optimizer, trial.engine.schedule)
+        meta = read_meta(resume_from)
         start_round = int(meta[keys.ROUND])
         if start_round >= cfg.rounds:
             # The trial had finished when its driver died: say its last round again, so that
-            # Tune sees the trial's result, and train nothing.
+            # Tune sees the trial's result, and train nothing. (A finished trial's checkpoint
+            # may hold its weights only: the sweep drops the optimizer state of kept trials.)
             log(f"{params.label()} had already finished all {cfg.rounds} rounds")
             if report is not None:
                 with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
                     report(meta["metrics"], Path(tmp), [])
             return TrialResult(meta.get("status", "completed"), start_round, [meta["metrics"]])
+        restore_checkpoint(resume_from, trial.model, trial.engine.optimizer, trial.engine.schedule)
         log(f"resumed {params.label()} from round {start_round}")
     if wrap_model is not None:
         trial.engine.model = wrap_model(trial.model)
