@@ -62,8 +62,8 @@ def answers(url: str) -> bool:
 @contextmanager
 def xlsearch_ui(sweep_dir: Path, log: Path, timeout_s: float = 120):
     """`xlsearch ui SWEEP --port P` in a session of its own, until its server answers and it has
-    printed its addresses; yields
-    ``(process, base_url)``. Afterwards everything it started is gone, whatever the test did."""
+    printed its addresses; yields ``(process, base_url)``. Afterwards everything it started is
+    gone, whatever the test did."""
     port = _free_port("127.0.0.1")
     base = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
