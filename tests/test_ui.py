@@ -61,8 +61,9 @@ def answers(url: str) -> bool:
 
 @contextmanager
 def xlsearch_ui(sweep_dir: Path, log: Path, timeout_s: float = 120):
-    """`xlsearch ui SWEEP --port P` in a session of its own, until its server answers; yields
-    ``(process, base_url)``. Afterwards everything it started is gone, whatever the test did."""
+    """`xlsearch ui SWEEP --port P` in a session of its own, until its server answers and it has
+    printed its addresses; yields ``(process, base_url)``. Afterwards everything it started is
+    gone, whatever the test did."""
     port = _free_port("127.0.0.1")
     base = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
@@ -71,7 +72,8 @@ def xlsearch_ui(sweep_dir: Path, log: Path, timeout_s: float = 120):
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + timeout_s
-        while not answers(f"{base}/health"):
+        # Ready when the server answers and `xlsearch ui` has said so (its own check may come later).
+        while not (answers(f"{base}/health") and "server pid " in log.read_text()):
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.25)
         yield proc, base

@@ -72,6 +72,9 @@ def serve(tracking_uri: str, host: str, port: int, on_ready: Callable[[str, int]
     except (_Stop, KeyboardInterrupt):
         return 0
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the stop short and leave the server running.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         if proc is not None:
             stop_group(proc)
         for sig, handler in previous.items():
