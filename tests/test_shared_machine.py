@@ -107,8 +107,8 @@ def _small_sweep(storage: Path, name: str) -> dict:
     raw = sweep_spec(storage)
     raw["name"] = name
     raw["search"]["intermediate_tuning"] = ["none"]
-    raw["search"]["num_samples"] = 3
-    raw["budget"] = {"max_trials": 3}
+    raw["search"]["num_samples"] = 2
+    raw["budget"] = {"max_trials": 2}
     raw["training"].update({"steps_per_round": 6, "rounds": 2})
     raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
     return raw
@@ -161,7 +161,7 @@ def test_two_sweeps_started_together_both_finish_and_no_secret_reaches_a_file(tm
                                           stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True))
             time.sleep(3)
         try:
-            codes = [p.wait(timeout=480) for p in procs]  # alone: ~200 s on 2 CPUs
+            codes = [p.wait(timeout=480) for p in procs]  # alone: ~150 s on 2 CPUs
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -170,38 +170,11 @@ def test_two_sweeps_started_together_both_finish_and_no_secret_reaches_a_file(tm
             log = (tmp_path / f"{name}.log").read_text()
             assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
             summary = json.loads((tmp_path / name / name / "summary.json").read_text())
-            assert summary["trials"] == 3 and summary["errors"] == 0, log[-3000:]
+            assert summary["trials"] == 2 and summary["errors"] == 0, log[-3000:]
             trial_ids = _child_trial_ids(tmp_path / name / name, name)
-            assert len(trial_ids) == len(set(trial_ids)) == 3
+            assert len(trial_ids) == len(set(trial_ids)) == 2
             assert not any(value in log for value in planted.values())
         leaks = _files_holding(planted, [tmp_path, ray_tmp])
         assert not leaks, "\n".join(leaks[:20])
     finally:
         subprocess.run(["rm", "-rf", str(ray_tmp)])
-
-
-@pytest.mark.slow
-def test_two_sweeps_sharing_one_ray_both_finish(tmp_path, ray_env):
-    for address in _start_a_ray(tmp_path, num_cpus=2, env=ray_env):
-        procs = []
-        for name in ["shared-a", "shared-b"]:
-            raw = _small_sweep(tmp_path / name, name)
-            raw["search"]["num_samples"], raw["budget"] = 1, {"max_trials": 1}
-            raw["scheduler"] = "none"
-            (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
-            log = open(tmp_path / f"{name}.log", "w")
-            procs.append(subprocess.Popen([*XLSEARCH, "run", str(tmp_path / f"{name}.yaml"), "--address", address],
-                                          env=ray_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                                          start_new_session=True))
-        try:
-            codes = [p.wait(timeout=480) for p in procs]
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    os.killpg(p.pid, signal.SIGKILL)
-        for name, code in zip(["shared-a", "shared-b"], codes):
-            log = (tmp_path / f"{name}.log").read_text()
-            assert code == 0, f"{name} exited {code}:\n{log[-3000:]}"
-            assert json.loads((tmp_path / name / name / "summary.json").read_text())["trials"] == 1
-            trial_ids = _child_trial_ids(tmp_path / name / name, name)
-            assert len(trial_ids) == len(set(trial_ids)) == 1
