@@ -247,6 +247,10 @@ def test_a_trial_asha_stopped_stays_stopped_when_the_driver_dies_right_after(tmp
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "resuming the sweep" in second.stdout
     assert f"[trial {trial_id}] start" not in second.stdout, second.stdout[-3000:]
+    # A killed driver's finished trials are not run again either.
+    finished = set(re.findall(r"\[trial (\w+)\] finished", first.output))
+    restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
+    assert not (finished & restarted), f"finished trials ran again: {finished & restarted}"
     _, children = mlflow_runs(sweep_dir)
     assert len(children) == 6
     run = children[trial_id]

@@ -286,49 +286,6 @@ def test_gpu_hour_stopper_ends_the_sweep_at_its_cap(tmp_path, ray_env):
 
 
 @pytest.mark.slow
-def test_a_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path, ray_env):
-    raw = sweep_spec(tmp_path / "results")
-    raw["scheduler"] = "none"
-    raw["search"]["intermediate_tuning"] = ["none"]
-    raw["budget"] = {"max_trials": 4}  # two finish before the kill, two after the resume
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
-    log = open(tmp_path / "first.log", "w")
-    first = subprocess.Popen([*XLSEARCH, "run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], env=ray_env,
-                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
-    finished: set[str] = set()
-    deadline = time.time() + 400
-    while time.time() < deadline and len(finished) < 2 and first.poll() is None:
-        time.sleep(1)
-        finished = set(re.findall(r"\[trial (\w+)\] finished", (tmp_path / "first.log").read_text()))
-    time.sleep(3)  # Tune records finished trials in its state every second (TUNE_GLOBAL_CHECKPOINT_S)
-    os.killpg(first.pid, signal.SIGKILL)  # the driver dies, with its local Ray
-    first.wait()
-    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], env=ray_env, capture_output=True)
-    assert len(finished) >= 2, (tmp_path / "first.log").read_text()[-3000:]
-
-    second = run_cli(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], ray_env)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert "resuming the sweep" in second.stdout
-    restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
-    assert not (restarted & finished), f"finished trials ran again: {restarted & finished}"
-    summary = json.loads((tmp_path / "results" / "it-sweep" / "summary.json").read_text())
-    assert summary["trials"] == 4 and summary["errors"] == 0
-
-    from xlsearch.tracking import SweepTracker, default_tracking_uri
-
-    tracker = SweepTracker(default_tracking_uri(tmp_path / "results" / "it-sweep"), "it-sweep",
-                           tmp_path / "results" / "it-sweep")
-    tracker.start_sweep("it-sweep", raw)
-    trial_ids = [r.data.tags["xlsearch.trial_id"] for r in tracker.child_runs()]
-    assert len(trial_ids) == len(set(trial_ids)) == 4
-    # Trials that ended before the kill were pruned once the sweep resumed, the others as they
-    # ended: what stays is what the spec keeps, the best 3 trials' final weights.
-    runs = tmp_path / "results" / "it-sweep" / "train_runs"
-    assert {p.name for p in runs.iterdir()} == {f"trial-{t}" for t in best_finished(summary, 3, 3)}
-    assert not list(runs.rglob("training_state.pt"))
-
-
-@pytest.mark.slow
 def test_analyze_the_sweep_writes_the_report_and_logs_it_to_mlflow(finished_sweep, ray_env):
     from xlsearch.tracking import SweepTracker, default_tracking_uri
 
