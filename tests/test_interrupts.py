@@ -163,6 +163,21 @@ def test_trial_outcome_tells_failed_diverged_stopped_and_interrupted_apart():
     assert OUTCOMES == ALL_OUTCOMES
 
 
+def test_a_trial_cut_off_before_its_first_report_is_recorded_as_interrupted(tmp_path):
+    """A signal right after Tune started a trial: its Result has no config and no metrics (seen in
+    CI: the sweep's end then crashed on ``None.get`` and exited 1 instead of 130)."""
+    from ray.tune import Result
+
+    from xlsearch.sweep.outcomes import trial_outcome
+    from xlsearch.sweep.run import trial_records
+
+    started = Result(metrics=None, checkpoint=None, error=None, path=str(tmp_path))
+    assert started.config is None
+    (record,) = trial_records([started])
+    assert record["config"] == {} and record["metrics"] == {} and record["error"] is None
+    assert trial_outcome(record, rounds=3, stopped_by_scheduler=set(), interrupted=True) == "interrupted"
+
+
 # ---------------------------------------------------------------------------------------------
 # Real Ray
 

@@ -38,10 +38,13 @@ class SweepContext:
     cpus_per_worker: float
 
 
-def trial_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The flat trial config, whether it came from Optuna (flat) or a grid (under "grid")."""
+def trial_config(config: dict[str, Any] | None) -> dict[str, Any]:
+    """The flat trial config, whether it came from Optuna (flat) or a grid (under "grid"); ``{}``
+    for a trial stopped before its first report (Tune's Result then has no config)."""
     from xlsearch.space import decode_config
 
+    if config is None:
+        return {}
     return decode_config(config.get("grid", config))
 
 
