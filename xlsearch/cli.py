@@ -210,11 +210,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xlsearch.sweep.tuner import ResourcesError
     from xlsearch.tasks import DataError
 
+    wait = _wait_for_nodes(args)
     spec = _checked_for_compute(args, args.tracking_uri)
     try:
         summary = run_sweep(spec, spec_path=args.spec, address=args.address,
                             allow_over_budget=args.allow_over_budget, num_cpus=args.num_cpus,
-                            verbose=args.verbose)
+                            verbose=args.verbose, **wait)
     except (BudgetExceeded, ResourcesError, SpecError, DataError) as err:
         raise UsageError(one_line(err)) from None
     except SweepInterrupted as err:
@@ -237,9 +238,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from xlsearch.sweep.tuner import ResourcesError
     from xlsearch.tasks import DataError
 
+    wait = _wait_for_nodes(args)
     spec = _checked_for_compute(args)
     try:
-        est = estimate_command(spec, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose)
+        est = estimate_command(spec, address=args.address, num_cpus=args.num_cpus, verbose=args.verbose, **wait)
     except (ResourcesError, SpecError, DataError) as err:
         raise UsageError(one_line(err)) from None
     return 0 if not est.over_budget(spec) else 3
@@ -379,11 +381,23 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_for_nodes(args: argparse.Namespace) -> dict[str, float]:
+    if args.wait_for_nodes is None:
+        return {}
+    if not args.wait_for_nodes >= 0:  # NaN too
+        raise UsageError(f"--wait-for-nodes {args.wait_for_nodes:g}: seconds to wait, 0 or more")
+    return {"wait_for_nodes_s": args.wait_for_nodes}
+
+
 def _add_cluster_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", help="join a Ray cluster ('auto' for the one this node belongs to); "
                    "default: start a local Ray")
     p.add_argument("--storage", help="override the spec's storage path (shared by all nodes on a cluster)")
     p.add_argument("--num-cpus", type=int, help="CPUs of a local Ray (default: all)")
+    p.add_argument("--wait-for-nodes", type=float, default=None, metavar="SECONDS",
+                   help="with --address: how long to wait for worker nodes (the autoscaler is asked for one "
+                   "trial's resources) when the cluster cannot hold a trial yet; 0: refuse at once "
+                   "(default: 1200)")
     p.add_argument("--verbose", action="store_true", help="show the Ray workers' own logs")
 
 

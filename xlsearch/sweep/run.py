@@ -16,6 +16,9 @@ from xlsearch.spec import SweepSpec
 
 # The parent run's tag for how the sweep ended: finished, failed or interrupted.
 TAG_STATUS = "xlsearch.status"
+# How long a sweep on a cluster (--address) waits for worker nodes by default: cloud GPU nodes
+# take minutes to boot and pull the image.
+DEFAULT_WAIT_FOR_NODES_S = 20 * 60
 
 
 class BudgetExceeded(RuntimeError):
@@ -68,14 +71,15 @@ def tracking_uri(spec: SweepSpec) -> str:
 
 
 def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | None = None,
-                     verbose: bool = False, log: Callable[[str], None] = print):
+                     verbose: bool = False, wait_for_nodes_s: float = DEFAULT_WAIT_FOR_NODES_S,
+                     log: Callable[[str], None] = print):
     import ray
 
-    from xlsearch.sweep.tuner import estimate_sweep, init_ray, placement
+    from xlsearch.sweep.tuner import cluster_placement, estimate_sweep, init_ray
 
     init_ray(address, num_cpus, verbose)
     try:
-        place = placement(spec, ray.cluster_resources())
+        place = cluster_placement(spec, wait_s=wait_for_nodes_s if address else 0, log=log)
         log(f"calibrating: a few optimizer steps and one eval batch of {spec.model} "
             f"({place.device_kind}, {place.cpus_per_worker:g} CPU per worker)...")
         est = dataclasses.replace(estimate_sweep(spec, place),
@@ -92,7 +96,8 @@ def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | No
 
 def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | None = None,
               allow_over_budget: bool = False, num_cpus: int | None = None, verbose: bool = False,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
+              wait_for_nodes_s: float = DEFAULT_WAIT_FOR_NODES_S, log: Callable[[str], None] = print
+              ) -> dict[str, Any]:
     """Run (or resume) the sweep; returns the summary written to ``SWEEP_DIR/summary.json``.
 
     SIGINT and SIGTERM stop it cleanly (:mod:`xlsearch.sweep.stops`): trials stop and their
@@ -104,7 +109,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
     from xlsearch.sweep.disk import CheckpointPruning
-    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, estimate_sweep, init_ray, placement,
+    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep, init_ray,
                                       prepare_intermediate_tuning)
     from xlsearch.tracking import Headline, SweepTracker
     from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
@@ -118,7 +123,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     created_dir = False
     tracker = None
     try:
-        place = placement(spec, ray.cluster_resources())
+        place = cluster_placement(spec, wait_s=wait_for_nodes_s if address else 0, log=log)
         log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
             f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
         if not resuming:

@@ -51,26 +51,144 @@ class Placement:
         return self.num_workers * (self.gpus_per_worker if self.device_kind == "GPU" else 1)
 
 
-def placement(spec: SweepSpec, cluster: dict[str, float]) -> Placement:
+def placement(spec: SweepSpec, cluster: dict[str, float], ceiling: dict[str, float] | None = None) -> Placement:
     """Workers' resources and how many trials fit at once, from the cluster's totals.
 
     Trial drivers hold no CPU, so concurrency is capped by what the workers need: with a CPU
     each, two trial drivers on a 2-CPU machine wait for ever for workers that cannot be placed.
+    ``ceiling`` is what the cluster's autoscaler can grow to (:func:`autoscaler_ceiling`): trials
+    are then as many as fit the grown cluster, and those that do not fit yet wait while their
+    placement groups make the autoscaler add nodes.
     """
     r = spec.resources
-    gpus_in_cluster = cluster.get("GPU", 0.0)
-    gpus = (1.0 if gpus_in_cluster > 0 else 0.0) if r.gpus_per_worker == "auto" else float(r.gpus_per_worker)
-    if gpus > 0 and gpus_in_cluster < gpus * r.workers:
-        raise ResourcesError(f"resources.gpus_per_worker = {r.gpus_per_worker}: a trial needs {gpus * r.workers:g} "
-                           f"GPUs and the cluster has {gpus_in_cluster:g}")
-    cpus_in_cluster = cluster.get("CPU", 0.0)
-    if cpus_in_cluster < r.cpus_per_worker * r.workers:
-        raise ResourcesError(f"resources.cpus_per_worker = {r.cpus_per_worker:g}: a trial needs "
-                           f"{r.cpus_per_worker * r.workers:g} CPUs and the cluster has {cpus_in_cluster:g}")
-    by_cpu = math.floor(cpus_in_cluster / (r.cpus_per_worker * r.workers))
-    by_gpu = math.floor(gpus_in_cluster / (gpus * r.workers)) if gpus > 0 else by_cpu
-    concurrency = max(1, min(by_cpu, by_gpu, planned_trials(spec)))
+    grown = _grown(cluster, ceiling)
+    gpus = _gpus_per_worker(spec, grown)
+    short = _shortfall(spec, gpus, cluster, "the cluster has")
+    if short:
+        raise ResourcesError(short)
+    per_trial = {"CPU": r.cpus_per_worker * r.workers, "GPU": gpus * r.workers}
+    fit = min(math.floor(grown.get(key, 0.0) / need) for key, need in per_trial.items() if need > 0)
+    concurrency = max(1, min(fit, planned_trials(spec)))
     return Placement(gpus, r.cpus_per_worker, r.workers, concurrency, "GPU" if gpus > 0 else "worker")
+
+
+def _grown(cluster: dict[str, float], ceiling: dict[str, float] | None) -> dict[str, float]:
+    if not ceiling:
+        return dict(cluster)
+    return {key: max(cluster.get(key, 0.0), ceiling.get(key, 0.0)) for key in {*cluster, *ceiling}}
+
+
+def _gpus_per_worker(spec: SweepSpec, cluster: dict[str, float]) -> float:
+    """``gpus_per_worker: auto`` is 1 on a cluster that has (or can grow) GPUs, else 0."""
+    asked = spec.resources.gpus_per_worker
+    return (1.0 if cluster.get("GPU", 0.0) > 0 else 0.0) if asked == "auto" else float(asked)
+
+
+def _shortfall(spec: SweepSpec, gpus: float, cluster: dict[str, float], has: str) -> str | None:
+    """What one trial needs that ``cluster`` lacks, as the one line the user reads, or None."""
+    r = spec.resources
+    if gpus > 0 and cluster.get("GPU", 0.0) < gpus * r.workers:
+        return (f"resources.gpus_per_worker = {r.gpus_per_worker}: a trial needs {gpus * r.workers:g} GPUs "
+                f"and {has} {cluster.get('GPU', 0.0):g}")
+    if cluster.get("CPU", 0.0) < r.cpus_per_worker * r.workers:
+        return (f"resources.cpus_per_worker = {r.cpus_per_worker:g}: a trial needs {r.cpus_per_worker * r.workers:g} "
+                f"CPUs and {has} {cluster.get('CPU', 0.0):g}")
+    return None
+
+
+def autoscaler_ceiling() -> dict[str, float] | None:
+    """The most of each resource the cluster's autoscaler may bring up, or None when it is not
+    known (no autoscaler, or one that does not say).
+
+    Autoscaler v2 (KubeRay's) publishes its node types in the GCS; Ray Train reads the same figure
+    to refuse a worker group that can never be placed. The cluster launcher's autoscaler (v1)
+    publishes nothing, but on the head of a `ray up` cluster its config is
+    ``~/ray_bootstrap_config.yaml``: node types with their resources and ``max_workers``.
+    """
+    from ray._private.state import state
+
+    try:
+        published = state.get_max_resources_from_cluster_config()
+    except Exception:  # noqa: BLE001 - a private API: without it, the launcher's file or nothing
+        published = None
+    return published or launcher_ceiling(Path("~/ray_bootstrap_config.yaml").expanduser())
+
+
+def launcher_ceiling(config_file: Path) -> dict[str, float] | None:
+    """Resources of the head plus every worker node type at its ``max_workers``, from a cluster
+    launcher config; None when a worker type leaves its resources to auto-detection (unknown)."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(config_file.read_text())
+        node_types = config["available_node_types"]
+        head = config["head_node_type"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    total: dict[str, float] = {}
+    for name, node_type in node_types.items():
+        count = 1 if name == head else int(node_type.get("max_workers", 0))
+        if count and not node_type.get("resources") and name != head:
+            return None
+        for key, amount in (node_type.get("resources") or {}).items():
+            total[key] = total.get(key, 0.0) + count * float(amount)
+    return total or None
+
+
+def cluster_placement(spec: SweepSpec, *, wait_s: float, log: Callable[[str], None],
+                      poll_s: float = 2.0, line_every_s: float = 30.0) -> Placement:
+    """The sweep's :func:`placement` on the Ray it joined.
+
+    A cluster that cannot hold one trial now (its worker nodes not up yet, or scaled to zero)
+    is asked through the autoscaler for one trial's resources, and the sweep waits for them up to
+    ``wait_s`` seconds with a progress line, then ends with one line (:class:`ResourcesError`).
+    The request is withdrawn when the wait ends: from then on the trials' own placement groups
+    are the cluster's demand. A cluster whose autoscaler can never hold a trial is refused at once.
+    """
+    import ray
+
+    ceiling = autoscaler_ceiling()
+    if ceiling is not None:
+        short = _shortfall(spec, _gpus_per_worker(spec, ceiling), ceiling, "the cluster's autoscaler can add at most")
+        if short:
+            raise ResourcesError(f"{short} (its node types and max_workers)")
+    try:
+        return placement(spec, ray.cluster_resources(), ceiling)
+    except ResourcesError as err:
+        if wait_s <= 0:
+            raise
+        log(f"the cluster cannot hold one trial yet: {err}")
+    from ray.autoscaler.sdk import request_resources
+
+    r = spec.resources
+    gpus = _gpus_per_worker(spec, _grown(ray.cluster_resources(), ceiling))
+    bundle = {"CPU": r.cpus_per_worker, **({"GPU": gpus} if gpus > 0 else {})}
+    request_resources(bundles=[bundle] * r.workers)
+    started = time.monotonic()
+    log(f"asked the autoscaler for {r.workers} x {bundle}; waiting up to {wait_s:g} s for the nodes "
+        f"(--wait-for-nodes; Ctrl-C stops)" if ceiling is not None else
+        f"this cluster has no autoscaler: waiting up to {wait_s:g} s for worker nodes to join "
+        f"(`ray start --address ...` on them; --wait-for-nodes; Ctrl-C stops)")
+    try:
+        next_line = started + line_every_s
+        while True:
+            time.sleep(poll_s)
+            now = time.monotonic()
+            try:
+                place = placement(spec, ray.cluster_resources(), ceiling)
+            except ResourcesError as err:
+                if now - started >= wait_s:
+                    raise ResourcesError(f"{err} after waiting {wait_s:g} s for nodes (--wait-for-nodes): "
+                                         "check `ray status` and the autoscaler's log "
+                                         "(/tmp/ray/session_latest/logs/monitor.*)") from None
+                if now >= next_line:
+                    log(f"still waiting for nodes ({now - started:.0f} s): {err}")
+                    next_line += line_every_s
+                continue
+            log(f"the cluster holds a trial now (after {now - started:.0f} s of waiting)")
+            return place
+    finally:
+        request_resources(bundles=[])
 
 
 def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False) -> None:
@@ -106,7 +224,9 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
     port = _free_port()
     env_vars["RAY_ADDRESS"] = f"127.0.0.1:{port}"
     with _loopback_only(), _scoped_env("RAY_GCS_SERVER_PORT", str(port)):
-        ray.init(num_cpus=num_cpus, **kwargs)
+        # "local": a Ray of its own even when this machine has a cluster started by `ray start`,
+        # which a plain ray.init() would join (it reads /tmp/ray/ray_current_cluster).
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)
 
 
 def _bootstrap_address(address: str) -> str | None:
