@@ -17,9 +17,14 @@ from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
 from xlsearch.space import grid_size, setting_choices
-from xlsearch.spec import Range, SpecError, SweepSpec, read_spec_file, shape_spec
+from xlsearch.spec import Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
 from xlsearch.tasks.builtin import BUILTIN_DATASETS
+
+CLOUD_STORAGE_REFUSED = (
+    "a folder path, not a URI: the sweep folder (Tune's state, checkpoints, the intermediate-tuning cache, "
+    "summary.json, the SQLite MLflow store) is written with plain file I/O; on a cluster give a folder every "
+    "node mounts at the same path (EFS, NFS, a ReadWriteMany volume), e.g. /shared/xlsearch")
 
 
 def parse_spec(raw: Any, *, base_dir: str | Path = ".", source: str | None = None) -> SweepSpec:
@@ -68,7 +73,12 @@ def check_spec(spec: SweepSpec) -> None:
 
 def check_storage(spec: SweepSpec) -> None:
     """The sweep folder (``storage/name``) can be a folder: nothing on its way is a file. Creates
-    nothing. Raises :class:`SpecError`."""
+    nothing. Raises :class:`SpecError`.
+
+    Cloud storage (``s3://``, ``gs://``) is refused: Ray Tune could write its own state there,
+    but xlsearch writes the rest of the sweep folder with plain file I/O."""
+    if is_uri(spec.storage):
+        raise SpecError("storage", spec.storage, CLOUD_STORAGE_REFUSED)
     storage = Path(spec.storage).expanduser()
     for path in (storage / spec.name, storage, *storage.parents):
         kind = _path_kind(path)

@@ -77,10 +77,15 @@ def _check_data(spec, path: str):
 
 def storage_override(storage: str | None) -> str | None:
     """``--storage`` as an absolute path: a path on the command line starts at the current folder
-    (the spec's own ``storage`` starts at the spec's folder)."""
+    (the spec's own ``storage`` starts at the spec's folder). A URI stays as given, for the storage
+    check to refuse by name."""
     from pathlib import Path
 
-    return str(Path(storage).expanduser().absolute()) if storage else None
+    from xlsearch.spec import is_uri
+
+    if not storage or is_uri(storage):
+        return storage or None
+    return str(Path(storage).expanduser().absolute())
 
 
 def _checked_for_compute(args: argparse.Namespace, tracking_uri: str | None = None):
@@ -212,6 +217,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     wait = _wait_for_nodes(args)
     spec = _checked_for_compute(args, args.tracking_uri)
+    note = tracking_off_storage(spec) if args.address else None
+    if note:
+        print(f"xlsearch: note: {note}", file=sys.stderr)
     try:
         summary = run_sweep(spec, spec_path=args.spec, address=args.address,
                             allow_over_budget=args.allow_over_budget, num_cpus=args.num_cpus,
@@ -230,6 +238,23 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{summary.get('first_error_log', summary['sweep_dir'])}", file=sys.stderr)
         return 1
     return 0 if summary["best"] is not None else 1
+
+
+def tracking_off_storage(spec) -> str | None:
+    """On a cluster, a SQLite MLflow store outside the shared storage lives on the driver's node
+    alone: a sweep resumed from another node (a new head, a retried KubeRay job) starts a new
+    store there. One line saying so, or None. Only the driver writes MLflow, so it still works."""
+    from pathlib import Path
+
+    from xlsearch.tracking.store import sqlite_path
+
+    db = sqlite_path(spec.tracking.mlflow_uri or "")
+    storage = Path(spec.storage).expanduser().resolve()
+    if db is None or db.is_relative_to(storage):
+        return None
+    return (f"tracking.mlflow_uri = {spec.tracking.mlflow_uri!r} is a SQLite file outside storage ({storage}): "
+            "on a cluster only this node sees it, and a sweep resumed from another node starts a new MLflow "
+            "store; leave tracking.mlflow_uri unset (SQLite in the sweep folder) or use an MLflow server")
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:

@@ -29,6 +29,12 @@ MAX_YAML_DEPTH = 32  # a spec nests 6 levels deep at most
 MAX_YAML_VALUES = 100_000  # after aliases are expanded; a spec has a few hundred
 SLUG = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
 
+
+def is_uri(text: str) -> bool:
+    """Whether ``text`` is a URI (``s3://...``, ``gs://...``, ``file://...``) rather than a path."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
+
+
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = _REPR.maxlong = 4 * VALUE_CHARS  # reprlib's own "..." lies past the cut
 _REPR.maxlevel = 4
@@ -276,7 +282,8 @@ class SweepSpec(_Strict):
     @classmethod
     def _storage_from_spec_folder(cls, data: Any) -> Any:
         storage = data.get("storage") if isinstance(data, dict) else None
-        if isinstance(storage, str) and storage and not storage.startswith("~") and not Path(storage).is_absolute():
+        if (isinstance(storage, str) and storage and not storage.startswith("~") and not Path(storage).is_absolute()
+                and not is_uri(storage)):  # a URI stays as given, for the check to name it
             data = {**data, "storage": str(Path(str(data.get("base_dir", "."))) / storage)}
         return data
 
