@@ -1,7 +1,7 @@
 """Multi-node Ray clusters on one machine, for rehearsing the cluster path.
 
-:func:`rehearsal_cluster` is Ray's own ``ray.cluster_utils.Cluster``: a head and worker nodes,
-each a raylet with its own resources, all on this machine. :class:`AutoscalingRehearsal` is a
+:func:`rehearsal_cluster` (xlsearch's own, ``python -m xlsearch.rehearsal``) is Ray's
+``ray.cluster_utils.Cluster``: a head and worker nodes, each a raylet with its own resources. :class:`AutoscalingRehearsal` is a
 head started by ``ray start`` with Ray's fake multi-node provider behind its autoscaler, which
 brings worker nodes up (as local raylets) when there is demand and takes them down when idle.
 Neither stops any other Ray on the machine.
@@ -16,26 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 
-
-@contextmanager
-def rehearsal_cluster(*worker_cpus: int, head_cpus: int = 0):
-    """A head offering ``head_cpus`` CPUs (0, as in cluster.yaml) and one worker node per entry
-    of ``worker_cpus``; the dashboard (State API) is on, as on a real cluster."""
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": head_cpus, "include_dashboard": True})
-    try:
-        for cpus in worker_cpus:
-            cluster.add_node(num_cpus=cpus)
-        cluster.wait_for_nodes()
-        yield cluster
-    finally:
-        cluster.shutdown()
+from xlsearch.rehearsal import forget_address, rehearsal_cluster  # noqa: F401 (re-exported)
 
 
 def train_workers(gcs_address: str, state: str | None = None) -> list:
@@ -60,7 +45,8 @@ def _free_port() -> int:
 
 
 class AutoscalingRehearsal:
-    """A head with an autoscaler whose node provider is Ray's fake multi-node one.
+    """A head started by `ray start`, with an autoscaler whose node provider is Ray's fake multi-node
+    one (no worker types: a plain head).
 
     ``worker_types`` are the autoscaler's node types (``{"cpu1": {"resources": {"CPU": 1},
     "min_workers": 0, "max_workers": 2}}``). The head runs ``ray start --head --block`` in a
@@ -141,4 +127,5 @@ class AutoscalingRehearsal:
             pass
         self.proc.wait()
         self.proc = None
+        forget_address(self.address)
         self.log.close()

@@ -44,7 +44,7 @@ def test_long_values_are_cut_in_the_message_only():
 def test_errors_raised_in_a_ray_task_come_back_whole():
     import ray
 
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
         @ray.remote
         def fail(err):

@@ -45,7 +45,7 @@ def _start_a_ray(tmp_path: Path, num_cpus: int, env: dict | None = None):
     script = tmp_path / "a_ray.py"
     script.write_text(textwrap.dedent(f"""
         import time, ray
-        ray.init(num_cpus={num_cpus}, log_to_driver=False)
+        ray.init(address="local", num_cpus={num_cpus}, log_to_driver=False)
         print(ray.get_runtime_context().gcs_address, flush=True)
         time.sleep(1800)
     """))
@@ -178,3 +178,22 @@ def test_two_sweeps_started_together_both_finish_and_no_secret_reaches_a_file(tm
         assert not leaks, "\n".join(leaks[:20])
     finally:
         subprocess.run(["rm", "-rf", str(ray_tmp)])
+
+
+def test_a_local_sweep_starts_its_own_ray_beside_one_started_by_ray_start(ray_env):
+    """`ray start --head` on the machine (a colleague's cluster, a notebook server) leaves its
+    address in /tmp/ray/ray_current_cluster, which a plain ``ray.init()`` joins: a sweep without
+    --address would land on that cluster (or fail, its --num-cpus refused there)."""
+    from ray_clusters import AutoscalingRehearsal
+
+    theirs = AutoscalingRehearsal({}, head_cpus=1)
+    theirs.start(ray_env)
+    try:
+        probe = ("from xlsearch.sweep.tuner import init_ray; init_ray(None, 1); import ray; "
+                 "print('GCS', ray.get_runtime_context().gcs_address); ray.shutdown()")
+        out = subprocess.run([sys.executable, "-c", probe], env=ray_env, capture_output=True, text=True, timeout=120)
+    finally:
+        theirs.shutdown()
+    assert out.returncode == 0, out.stderr[-3000:]
+    ours = out.stdout.split("GCS ")[1].strip()
+    assert ours != theirs.address and ours.startswith("127.0.0.1:"), (ours, theirs.address)

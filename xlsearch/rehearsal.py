@@ -1,0 +1,75 @@
+"""A multi-node Ray cluster on one machine, to rehearse the cluster path before renting one.
+
+``python -m xlsearch.rehearsal`` starts a head that offers no CPUs (as cluster.yaml's) and
+worker nodes with the CPUs asked for, each its own raylet (Ray's ``ray.cluster_utils.Cluster``),
+prints the address to give `xlsearch run --address`, and stops them all on Ctrl-C. Nothing
+else on the machine is touched: no `ray stop`, and the address it leaves for a plain
+``ray.init()`` is taken back at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def rehearsal_cluster(*worker_cpus: int, head_cpus: int = 0):
+    """A head offering ``head_cpus`` CPUs and one worker node per entry of ``worker_cpus``; the
+    dashboard (State API) is on, as on a real cluster. Yields the ``Cluster``."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": head_cpus, "include_dashboard": True})
+    address = cluster.address
+    try:
+        for cpus in worker_cpus:
+            cluster.add_node(num_cpus=cpus)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        cluster.shutdown()
+        forget_address(address)
+
+
+def forget_address(address: str) -> None:
+    """Take a stopped cluster's address out of /tmp/ray/ray_current_cluster, where Ray leaves it
+    for a plain ``ray.init()`` to join (and fail on) later."""
+    from ray._private.utils import get_ray_address_file
+
+    path = Path(get_ray_address_file(None))
+    try:
+        if path.read_text().strip() == address:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xlsearch.rehearsal", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 1], metavar="CPUS",
+                        help="CPUs of each worker node (default: two nodes of 1 CPU; none: the head alone)")
+    parser.add_argument("--head-cpus", type=int, default=0, help="CPUs the head offers (default 0, as cluster.yaml)")
+    args = parser.parse_args(argv)
+    if args.head_cpus < 0 or any(c < 1 for c in args.workers):
+        print(f"xlsearch: error: --workers {args.workers} --head-cpus {args.head_cpus}: a worker node needs 1 CPU "
+              "or more, the head 0 or more", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with rehearsal_cluster(*args.workers, head_cpus=args.head_cpus) as cluster:
+        print(f"a head ({args.head_cpus} CPUs) and {len(args.workers)} worker nodes ({', '.join(map(str, args.workers))} "
+              f"CPUs) at {cluster.address}", flush=True)
+        for node in cluster.worker_nodes:
+            print(f"  worker node {node.node_id}: raylet pid {node.all_processes['raylet'][0].process.pid}", flush=True)
+        print(f"run a sweep on it:  xlsearch run SPEC --address {cluster.address}", flush=True)
+        print("Ctrl-C stops the cluster", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
