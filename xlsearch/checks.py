@@ -65,6 +65,10 @@ def check_spec(spec: SweepSpec) -> None:
     _check_intermediate_tuning(spec, family)
     _check_data(spec, extra_train_languages=method_languages(spec))
     _check_grid_and_budget(spec)
+    if spec.training.batch_size % spec.resources.workers:
+        raise SpecError("training.batch_size", spec.training.batch_size,
+                        f"the global batch, split evenly across resources.workers ({spec.resources.workers}): "
+                        "must be a multiple of it")
     if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
         raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
                         f"must be <= training.rounds ({spec.training.rounds})")

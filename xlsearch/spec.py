@@ -228,9 +228,15 @@ GpusPerWorker = Annotated[
 
 
 class ResourcesSpec(_Strict):
+    """Where one trial runs: ``workers`` Train workers (a DDP group above 1; ``training.batch_size``
+    is the global batch, split evenly across them), each with these devices. A trial whose worker
+    group fails (a worker process or its node lost) is restarted from its last checkpoint up to
+    ``max_restarts`` times, then ends as failed."""
+
     workers: Int = Field(1, gt=0, le=4096)
     gpus_per_worker: GpusPerWorker = "auto"
     cpus_per_worker: Number = Field(1.0, gt=0, le=4096)
+    max_restarts: Int = Field(2, ge=0, le=1000)
 
 
 class BudgetSpec(_Strict):

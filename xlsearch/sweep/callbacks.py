@@ -21,6 +21,8 @@ from xlsearch.training.params import TrialParams
 
 # How the trial ended: one of xlsearch.sweep.outcomes.OUTCOMES.
 TAG_OUTCOME = "xlsearch.outcome"
+# Why a failed trial failed, one line (xlsearch.sweep.outcomes.failure_reason).
+TAG_ERROR = "xlsearch.error"
 # Logged besides the metric families (keys.is_metric).
 LOGGED_KEYS = (keys.ROUND, keys.STEP, keys.DIVERGED, keys.TIME_TOTAL_S)
 
@@ -37,12 +39,18 @@ def numeric_metrics(result: dict[str, Any]) -> dict[str, float]:
 
 
 class MLflowTracking(Callback):
-    """One child run per trial under the sweep's parent run: params, per-round metrics, samples."""
+    """One child run per trial under the sweep's parent run: params, per-round metrics, samples.
+
+    Each round is logged once: a trial whose worker group was restarted, or that was started
+    again after the driver died, reports again the rounds after its checkpoint, and a finished
+    trial says its last round again; a round at or below the last one logged is not logged.
+    """
 
     def __init__(self, tracking_uri: str, experiment: str, sweep_dir: str, parent_run_id: str, rounds: int):
         self.tracking_uri, self.experiment, self.sweep_dir = tracking_uri, experiment, sweep_dir
         self.parent_run_id, self.rounds = parent_run_id, rounds
         self._tracker = None
+        self._logged_rounds: dict[str, int] = {}  # trial id -> last round logged
 
     def __getstate__(self):
         return {**self.__dict__, "_tracker": None}
@@ -66,6 +74,12 @@ class MLflowTracking(Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         step = int(result.get(keys.ROUND, result.get(keys.TRAINING_ITERATION, 0)))
+        logged = getattr(self, "_logged_rounds", None)
+        if logged is None:  # restored from a sweep saved before rounds were counted here
+            logged = self._logged_rounds = {}
+        if step <= logged.get(trial.trial_id, 0):
+            return
+        logged[trial.trial_id] = step
         self.tracker.log_round(trial.trial_id, numeric_metrics(result), step=step)
         if result.get(keys.SAMPLES):
             self.tracker.log_samples(trial.trial_id, json.loads(result[keys.SAMPLES]), step=step)
@@ -84,9 +98,14 @@ class MLflowTracking(Callback):
         self.tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
 
     def on_trial_error(self, iteration, trials, trial, **info):
+        from xlsearch.sweep.outcomes import failure_reason
+
         last = trial.last_result or {}
-        self.tracker.end_trial(trial.trial_id, "FAILED", tags={"xlsearch.rounds_done": str(int(last.get(keys.ROUND, 0))),
-                                                              TAG_OUTCOME: "failed"})
+        tags = {"xlsearch.rounds_done": str(int(last.get(keys.ROUND, 0))), TAG_OUTCOME: "failed"}
+        reason = failure_reason(trial_error(trial))
+        if reason:
+            tags[TAG_ERROR] = reason
+        self.tracker.end_trial(trial.trial_id, "FAILED", tags=tags)
 
 
 class ProgressLines(Callback):
@@ -122,4 +141,26 @@ class ProgressLines(Callback):
         self._print(f"[trial {trial.trial_id}] {how}")
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self._print(f"[trial {trial.trial_id}] FAILED: see {trial.local_path or 'the trial folder'}")
+        from xlsearch.sweep.outcomes import failure_reason
+
+        reason = failure_reason(trial_error(trial))
+        self._print(f"[trial {trial.trial_id}] FAILED{': ' + reason if reason else ''} "
+                    f"(see {trial.local_path or 'the trial folder'})")
+
+
+def trial_error(trial):
+    """The error a Tune trial ended with, read from the trial's local folder, where Tune writes
+    it just before calling ``on_trial_error`` (the storage copy that ``Trial.get_pickled_error``
+    reads comes later): the exception, else its text, else None."""
+    import cloudpickle
+
+    pickled, text = trial.pickled_error_file, trial.error_file
+    if pickled and Path(pickled).is_file():
+        try:
+            with open(pickled, "rb") as f:
+                return cloudpickle.load(f)
+        except Exception:  # noqa: BLE001 - an error that does not unpickle here: its text will do
+            pass
+    if text and Path(text).is_file():
+        return Path(text).read_text()
+    return None

@@ -12,6 +12,8 @@ from typing import Any
 
 from xlsearch import keys
 
+REASON_CHARS = 300  # a failed trial's reason, one line, in MLflow and the final table
+
 OUTCOMES = ("finished", "stopped_early", "diverged", "failed", "interrupted", "stopped_by_budget")
 
 
@@ -38,3 +40,65 @@ def trial_outcome(record: dict[str, Any], *, rounds: int, stopped_by_scheduler: 
 def count_outcomes(outcomes: Iterable[str]) -> dict[str, int]:
     outcomes = list(outcomes)
     return {name: outcomes.count(name) for name in OUTCOMES}
+
+
+def failure_reason(error: BaseException | str | None) -> str | None:
+    """A failed trial's reason, one line.
+
+    Ray wraps a trial's error several times (Tune's RayTaskError, Train's WorkerGroupError with
+    each failing rank's error); what says what happened is inside. When a Train worker died (its
+    process killed, its node lost) the survivors fail too, with collateral errors (gloo's
+    "connection reset"): the dead worker is named first, ``Train worker rank 1 died
+    (ActorDiedError: ...)``; else the first failing rank's error; else the error's first line.
+    """
+    if error is None:
+        return None
+    failures = _worker_failures(error)
+    text = None
+    for rank, failure in sorted(failures.items()):
+        died = _dead_actor(failure)
+        if died is not None:
+            text = f"Train worker rank {rank} died ({_first_line(died)})"
+            break
+    if text is None and failures:
+        rank = min(failures)
+        text = f"Train worker rank {rank}: {_first_line(failures[rank])}"
+    text = text or _first_line(error)
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS] + "…"
+
+
+def _chain(error: BaseException):
+    """``error`` and what it wraps: causes, contexts, Ray's ``cause``, Train's health-check failure."""
+    stack, seen = [error], set()
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        stack += [e.__context__, e.__cause__, getattr(e, "cause", None), getattr(e, "health_check_failure", None)]
+
+
+def _worker_failures(error: BaseException | str) -> dict:
+    """Train's WorkerGroupError's ``rank -> error`` found in ``error``'s chain, or {}."""
+    if isinstance(error, BaseException):
+        for e in _chain(error):
+            failures = getattr(e, "worker_failures", None)
+            if isinstance(failures, dict) and failures:
+                return failures
+    return {}
+
+
+def _dead_actor(error: BaseException) -> BaseException | None:
+    from ray.exceptions import RayActorError
+
+    return next((e for e in _chain(error) if isinstance(e, RayActorError)), None)
+
+
+def _first_line(error: BaseException | str) -> str:
+    """The error's type and first line; of a text (Tune's error file), the first line that is not
+    Tune's ``Failure # n`` header."""
+    lines = [line.strip() for line in str(error).splitlines()
+             if line.strip() and not line.startswith("Failure # ")]
+    body = lines[0] if lines else ""
+    return body if isinstance(error, str) else f"{type(error).__name__}: {body}"

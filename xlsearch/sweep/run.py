@@ -208,6 +208,8 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
         "trials": len(trials), "counts": counts, "errors": counts["failed"], "stopped_early": counts["stopped_early"],
         "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                   if t["error"] is None and t["metrics"]],
+        "failed": [{"trial_id": t["trial_id"], "config": t["config"], "rounds_done": int(t["metrics"].get(keys.ROUND, 0)),
+                    "reason": t["reason"]} for t in trials if t["outcome"] == "failed"],
         "wall_clock_s": time.time() - started, "tracking_uri": tracker.tracking_uri,
         "parent_run_id": tracker.sweep_run_id,
     }
@@ -231,8 +233,10 @@ def _close_open_trial_runs(tracker, outcome: str) -> None:
 
 
 def trial_records(results) -> list[dict[str, Any]]:
-    """``{"trial_id", "config", "metrics", "error", "bad_input", "error_log"}`` of each trial,
-    from Tune's results (each trial's last result, without its sample outputs)."""
+    """``{"trial_id", "config", "metrics", "error", "reason", "bad_input", "error_log"}`` of each
+    trial, from Tune's results (each trial's last result, without its sample outputs); ``reason``
+    is a failed trial's error in one line."""
+    from xlsearch.sweep.outcomes import failure_reason
     from xlsearch.sweep.trainable import trial_config
     from xlsearch.sweep.tuner import input_error
 
@@ -247,6 +251,7 @@ def trial_records(results) -> list[dict[str, Any]]:
                 else str(result.path)
         trials.append({"trial_id": metrics.get(keys.TRIAL_ID), "config": config, "metrics": metrics,
                        "error": str(bad_input or result.error) if result.error else None,
+                       "reason": failure_reason(bad_input or result.error),
                        "bad_input": bad_input, "error_log": error_log})
     return trials
 
@@ -266,6 +271,10 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
         lines.append("every trial, by method, intermediate tuning (it) and LR; src = source-language dev; "
                      "wrong = share of outputs in another language than the input's")
         lines.append(trials_table(summary["results"], spec.target_languages, metric_names, summary["objective"]))
+    for failed in summary.get("failed", []):
+        label = TrialParams.from_flat(failed["config"]).label() if failed["config"] else "?"
+        lines.append(f"failed: trial {failed['trial_id'] or '?'} ({label}) after {failed['rounds_done']} "
+                     f"rounds: {failed['reason']}")
     if summary["status"] == "interrupted":
         lines.append("no best trial for an interrupted sweep: run the same command to resume it")
     elif best is None:

@@ -8,6 +8,12 @@ trial and kept under the sweep directory, so a trial started again after the dri
 its last checkpoint through ``ray.train.get_checkpoint()`` and continues from there. Train keeps
 that last checkpoint only: it records the new one before it deletes the one before, and never
 deletes the latest. What stays once a trial has ended is :mod:`xlsearch.sweep.disk`'s business.
+
+With ``resources.workers`` > 1 the workers are a DDP group (gloo on CPUs, NCCL on GPUs). When a
+worker dies (its process killed, its node lost) Train stops the group and starts a new one, up to
+``resources.max_restarts`` times, and the new group resumes from the last reported checkpoint
+through the same ``ray.train.get_checkpoint()``: the rounds after it are trained and reported
+again, the ones before are not.
 """
 from __future__ import annotations
 
@@ -70,8 +76,8 @@ def train_worker(loop_config: dict[str, Any]) -> None:
                 checkpoint = ray.train.Checkpoint.from_directory(str(checkpoint_dir))
         ray.train.report(metrics, checkpoint=checkpoint)
 
-    kwargs = dict(report=report, device=ray.train.torch.get_device(), rank=rank, is_main=rank == 0,
-                  wrap_model=ray.train.torch.prepare_model if world_size > 1 else None)
+    kwargs = dict(report=report, device=ray.train.torch.get_device(), rank=rank, world_size=world_size,
+                  is_main=rank == 0, wrap_model=ray.train.torch.prepare_model if world_size > 1 else None)
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is None:
         run_trial(spec, params, **kwargs)
@@ -87,11 +93,15 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     from ray.train.torch import TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
+    from xlsearch.spec import ResourcesSpec
+
     run_dir = train_run_dir(sweep.sweep_dir, tune.get_context().get_trial_id())
     use_gpu = sweep.gpus_per_worker > 0
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = sweep.gpus_per_worker
+    # A sweep started before the setting existed has none in its saved spec: the default then.
+    max_restarts = ResourcesSpec.model_validate(sweep.spec.get("resources", {})).max_restarts
     trainer = TorchTrainer(
         train_worker,
         train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
@@ -102,7 +112,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
             storage_path=str(run_dir.parent),
             callbacks=[TuneReportCallback()],
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
-            failure_config=ray.train.FailureConfig(max_failures=0),
+            failure_config=ray.train.FailureConfig(max_failures=max_restarts),
         ),
     )
     trainer.fit()

@@ -10,6 +10,7 @@ import torch
 
 from xlsearch.models import Seq2SeqCodec
 from xlsearch.tasks.base import Example
+from xlsearch.training.engine import LOSS_WEIGHT
 
 IGNORE_INDEX = -100  # label positions the loss skips
 
@@ -79,14 +80,29 @@ def balanced_index_stream(sizes: dict[str, int], batch_size: int, seed: int) -> 
 
 
 def training_batches(data: dict[str, Encoded], batch_size: int, seed: int, pad_id: int,
-                     skip: int = 0) -> Iterator[dict[str, torch.Tensor]]:
-    """Padded training batches from :func:`balanced_index_stream`, after skipping ``skip``."""
+                     skip: int = 0, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, torch.Tensor]]:
+    """Padded training batches from :func:`balanced_index_stream`, after skipping ``skip``.
+
+    ``batch_size`` is the global batch. On a DDP group every rank draws the same global batches
+    (the same ``seed``) and keeps its contiguous slice, ``batch_size / world_size`` examples,
+    with its weight for the loss (:data:`xlsearch.training.engine.LOSS_WEIGHT`): the model's loss
+    is a mean over the slice's label tokens, slices hold different numbers of them, and DDP
+    averages the ranks' gradients; weighted, that average is the gradient of the mean over the
+    global batch's tokens, as one worker computes it."""
+    if batch_size % world_size:
+        raise ValueError(f"a global batch of {batch_size} cannot be split evenly across {world_size} ranks")
     stream = balanced_index_stream({lang: len(enc) for lang, enc in data.items()}, batch_size, seed)
     for _ in range(skip):
         next(stream)
+    share = batch_size // world_size
     for batch in stream:
-        yield pad_batch([data[lang].input_ids[i] for lang, i in batch],
-                        [data[lang].labels[i] for lang, i in batch], pad_id)
+        mine = batch[rank * share:(rank + 1) * share]
+        padded = pad_batch([data[lang].input_ids[i] for lang, i in mine],
+                           [data[lang].labels[i] for lang, i in mine], pad_id)
+        if world_size > 1:
+            tokens = lambda items: sum(len(data[lang].labels[i]) for lang, i in items)  # noqa: E731
+            padded[LOSS_WEIGHT] = world_size * tokens(mine) / max(1, tokens(batch))
+        yield padded
 
 
 def length_sorted_batches(inputs: Sequence[list[int]], batch_size: int) -> Iterator[list[int]]:

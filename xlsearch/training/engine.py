@@ -5,6 +5,12 @@ change to how a step is taken (precision, clipping, accumulation, divergence) re
 An engine owns the model's optimizer and LR schedule. ``run`` takes a number of steps from a
 batch stream, stops at the first non-finite loss (the weights are not touched by that step),
 and can show a progress bar with the running loss.
+
+On a DDP group (``ranks`` > 1) each rank steps on its shard of every global batch
+(:func:`xlsearch.training.batches.training_batches`), weighted by its share of the global batch's
+label tokens, so that DDP's gradient average equals the one-worker gradient of the global batch;
+each micro-batch's loss is summed across the ranks before anything is decided, so that every rank
+sees the global batch's loss and all stop together on a non-finite one.
 """
 from __future__ import annotations
 
@@ -20,6 +26,9 @@ from torch import nn
 from xlsearch.training.optim import autocast_dtype, linear_schedule, make_optimizer
 
 Batch = dict[str, torch.Tensor]
+# A shard's batch carries its weight under this key: (world size) x (its label tokens) / (the
+# global batch's label tokens). The engine takes it out before calling the model.
+LOSS_WEIGHT = "loss_weight"
 # Called before each step; returns the step's extra loss (e.g. mix_target's denoising loss on
 # target-language text) or None.
 ExtraLoss = Callable[[], "Callable[[], torch.Tensor] | None"]
@@ -48,6 +57,7 @@ class StepEngine:
     dtype: torch.dtype | None = None  # autocast dtype; None is fp32
     max_grad_norm: float = 1.0
     grad_accum: int = 1  # micro-batches per optimizer step
+    ranks: int = 1  # DDP ranks stepping together (torch.distributed's group); 1 alone
 
     def step(self, batches: Iterator[Batch], extra_loss: Callable[[], torch.Tensor] | None = None) -> float:
         """One optimizer step over ``grad_accum`` micro-batches from ``batches``; returns the mean
@@ -57,15 +67,17 @@ class StepEngine:
         self.optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for batch in micro_batches:
-            batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+            weight = batch.get(LOSS_WEIGHT, 1.0)
+            batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items() if k != LOSS_WEIGHT}
             with self._autocast():
-                loss = self.model(**batch).loss / len(micro_batches)
+                loss = weight * self.model(**batch).loss / len(micro_batches)
                 if extra_loss is not None:
                     loss = loss + extra_loss() / len(micro_batches)
-            if not torch.isfinite(loss):
+            value = self._across_ranks(loss.detach())
+            if not torch.isfinite(value):
                 return float("nan")
             loss.backward()
-            total += loss.item()
+            total += value.item()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.max_grad_norm)
         self.optimizer.step()
         self.schedule.step()
@@ -100,6 +112,16 @@ class StepEngine:
             torch.cuda.synchronize(self.device)
         done.seconds = time.perf_counter() - started
         return done
+
+    def _across_ranks(self, loss: torch.Tensor) -> torch.Tensor:
+        """The micro-batch's loss over the global batch: the mean of the ranks' weighted losses."""
+        if self.ranks == 1:
+            return loss
+        import torch.distributed as dist
+
+        total = loss.float().clone()
+        dist.all_reduce(total)
+        return total / self.ranks
 
     @property
     def lr(self) -> float:

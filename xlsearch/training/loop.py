@@ -4,7 +4,10 @@
 step engine), resume if asked, then rounds of ``steps_per_round`` optimizer steps, each followed
 by an evaluation, a checkpoint and a report. Ray stays at the edges: a Ray Train worker passes
 its own ``report``, ``wrap_model`` (DDP) and ``resume_from``; run alone (``xlsearch trial``) the
-defaults need no Ray. :func:`setup_trial` is also what the budget's calibration times, so the
+defaults need no Ray. On a DDP group of ``world_size`` ranks each rank trains on its slice of
+every global batch; rank 0 (``is_main``) alone evaluates and writes the checkpoint, and every
+rank reports (Ray Train's report waits for all of them, so the others wait there while rank 0
+evaluates, outside any torch collective). :func:`setup_trial` is also what the budget's calibration times, so the
 estimate measures the steps trials take.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from xlsearch.tasks import Task, get_task
 from xlsearch.training.batches import Encoded, encode_examples, training_batches
 from xlsearch.training.checkpoint import read_meta, restore_checkpoint, save_checkpoint
 from xlsearch.training.data import TrialData, load_trial_data
-from xlsearch.training.engine import ExtraLoss, StepEngine, Steps, new_engine
+from xlsearch.training.engine import LOSS_WEIGHT, ExtraLoss, StepEngine, Steps, new_engine
 from xlsearch.training.evaluate import generate, sample_generations, score_round
 from xlsearch.training.intermediate import ensure_intermediate_checkpoint
 from xlsearch.training.params import TrialParams
@@ -53,11 +56,12 @@ def objective_name(spec: SweepSpec) -> str:
 def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = None,
               resume_from: Path | None = None, device: torch.device | None = None,
               wrap_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
-              rank: int = 0, is_main: bool = True, data: TrialData | None = None,
+              rank: int = 0, world_size: int = 1, is_main: bool = True, data: TrialData | None = None,
               progress: bool = False, log: Callable[[str], None] = print) -> TrialResult:
     """Train and evaluate one trial; ``report`` receives each round's metrics and checkpoint."""
     cfg = spec.training
-    trial = setup_trial(spec, params, device=device, rank=rank, data=data, progress=progress, log=log)
+    trial = setup_trial(spec, params, device=device, rank=rank, world_size=world_size, data=data,
+                        progress=progress, log=log)
     start_round = 0
     if resume_from is not None:
         meta = read_meta(resume_from)
@@ -71,10 +75,13 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
                 with tempfile.TemporaryDirectory(prefix="xlsearch-ckpt-") as tmp:
                     report(meta["metrics"], Path(tmp), [])
             return TrialResult(meta.get("status", "completed"), start_round, [meta["metrics"]])
+        # Every rank loads rank 0's checkpoint, its generator state too: on a DDP group the ranks
+        # then draw dropout from the same state, each on its own slice of the batch.
         restore_checkpoint(resume_from, trial.model, trial.engine.optimizer, trial.engine.schedule)
         log(f"resumed {params.label()} from round {start_round}")
     if wrap_model is not None:
         trial.engine.model = wrap_model(trial.model)
+        trial.engine.ranks = world_size
 
     # Batch streams are deterministic, so a resumed trial skips what it already saw.
     batches = trial.batches(skip_steps=start_round * cfg.steps_per_round)
@@ -101,7 +108,7 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
                 meta = {keys.ROUND: round_index + 1, "params": params.flat(), "model": spec.model,
                         "intermediate_tuning": str(trial.it_path) if trial.it_path else "none",
                         "status": result.status, "metrics": metrics}
-                if not steps.diverged:
+                if not steps.diverged and is_main:
                     save_checkpoint(Path(tmp), trial.model, trial.engine.optimizer, trial.engine.schedule, meta)
                 report(metrics, Path(tmp), samples)
         if steps.diverged:
@@ -122,20 +129,22 @@ class Trial:
     train: dict[str, Encoded]
     target_lm: dict[str, Encoded]  # denoising pairs on target text (mix_target); else empty
     mix_ratio: float
-    seed: int
+    seed: int  # the data order's: the same on every rank, which each takes its slice of
     it_path: Path | None
+    rank: int = 0
+    world_size: int = 1
 
     def batches(self, skip_steps: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         cfg = self.spec.training
         return training_batches(self.train, cfg.batch_size, self.seed, self.codec.pad_token_id,
-                                skip=skip_steps * cfg.grad_accum)
+                                skip=skip_steps * cfg.grad_accum, rank=self.rank, world_size=self.world_size)
 
     def extra_loss(self, skip_steps: int = 0) -> ExtraLoss | None:
         """Each step, with probability ``mix_ratio``, the loss of a target-text denoising batch."""
         if not self.target_lm:
             return None
         lm_batches = training_batches(self.target_lm, self.spec.training.batch_size, self.seed + 1,
-                                      self.codec.pad_token_id)
+                                      self.codec.pad_token_id, rank=self.rank, world_size=self.world_size)
         mix_rng = random.Random(self.seed + 2)
         for _ in range(skip_steps):
             mix_rng.random()
@@ -144,16 +153,20 @@ class Trial:
         def draw():
             if mix_rng.random() >= self.mix_ratio:
                 return None
-            batch = next(lm_batches)
-            return lambda: self.engine.model(**{k: v.to(device) for k, v in batch.items()}).loss
+            batch = dict(next(lm_batches))
+            weight = batch.pop(LOSS_WEIGHT, 1.0)
+            return lambda: weight * self.engine.model(**{k: v.to(device) for k, v in batch.items()}).loss
 
         return draw
 
 
 def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | None = None, rank: int = 0,
-                data: TrialData | None = None, progress: bool = False,
+                world_size: int = 1, data: TrialData | None = None, progress: bool = False,
                 log: Callable[[str], None] = print) -> Trial:
-    """Data, the model (base or intermediate-tuned, then the adaptation method) and its engine."""
+    """Data, the model (base or intermediate-tuned, then the adaptation method) and its engine.
+
+    The data order is seeded alike on every rank (each takes its slice of the same global
+    batches); Python's and torch's generators (dropout) per rank."""
     torch.set_flush_denormal(True)  # denormals made high-LR CPU trials ~2x slower, same loss
     seed = spec.search.seed
     random.seed(seed + rank)
@@ -184,7 +197,8 @@ def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | 
     engine = new_engine(model, lr=params.lr, total_steps=total_steps, warmup_steps=int(cfg.warmup_ratio * total_steps),
                         device=device, optimizer=cfg.optimizer, weight_decay=cfg.weight_decay,
                         precision=cfg.precision, max_grad_norm=cfg.max_grad_norm, grad_accum=cfg.grad_accum)
-    return Trial(spec, get_task(spec.task), codec, model, engine, data, train, target_lm, mix_ratio, seed + rank, it_path)
+    return Trial(spec, get_task(spec.task), codec, model, engine, data, train, target_lm, mix_ratio, seed, it_path,
+                 rank, world_size)
 
 
 def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: float) -> dict[str, Any]:
