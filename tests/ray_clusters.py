@@ -83,7 +83,8 @@ class AutoscalingRehearsal:
         ray_cli = str(Path(sys.executable).with_name("ray"))
         # The cluster launcher's autoscaler (v1). Ray's v2 with this provider needs a file the
         # ray wheel does not ship (fake_multi_node/example.yaml).
-        env = {**env, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
+        # Token authentication on, as on a real cluster (``env`` brings the token).
+        env = {**env, "RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1", "RAY_AUTH_MODE": "token"}
         self.log = open(self.folder / "head.log", "w")
         self.proc = subprocess.Popen(
             [ray_cli, "start", "--head", "--block", f"--port={self.port}", f"--node-ip-address={self.address.split(':')[0]}",
@@ -104,8 +105,8 @@ class AutoscalingRehearsal:
 
     def status(self, env: dict) -> str:
         ray_cli = str(Path(sys.executable).with_name("ray"))
-        return subprocess.run([ray_cli, "status", f"--address={self.address}"], env=env, capture_output=True,
-                              text=True).stdout
+        return subprocess.run([ray_cli, "status", f"--address={self.address}"], env={**env, "RAY_AUTH_MODE": "token"},
+                              capture_output=True, text=True).stdout
 
     def shutdown(self) -> None:
         """SIGKILL to `ray start --block` and every process under it, the autoscaler's nodes and
