@@ -28,19 +28,23 @@ from xlsearch.sweep.tuner import ResourcesError, placement
 def cluster_env(ray_env):
     """Token authentication on, as on a real cluster (cluster.yaml): for the clusters this process
     starts, for the State API it queries, and for the `xlsearch run` it launches."""
-    from ray._raylet import Config
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    def reload() -> None:  # Ray caches the mode and the token it read: read them again
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
 
     keys = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")
     before = {key: os.environ.get(key) for key in keys}
     os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": ray_env["RAY_AUTH_TOKEN_PATH"]})
-    Config.initialize("")
+    reload()
     yield {**ray_env, "RAY_AUTH_MODE": "token"}
     for key, value in before.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    Config.initialize("")
+    reload()
 
 
 def cluster_spec(storage: Path, name: str, lrs: list[float], *, rounds: int = 2, steps: int = 10,
@@ -154,33 +158,35 @@ def test_placement_counts_the_nodes_the_autoscaler_can_add(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_sweep_on_a_three_node_cluster_matches_the_same_sweep_on_one_node(tmp_path, cluster_env):
-    """Head with 0 CPUs + two 1-CPU worker nodes: every trial's worker runs on a worker node,
-    intermediate tuning is trained once and read by both trials (one per node), and the table
-    is the one-node sweep's, score for score."""
-    lrs = [1e-3, 4e-3]
-    on_cluster = write(tmp_path, cluster_spec(tmp_path / "results", "on-cluster", lrs, it=True))
-    on_one_node = write(tmp_path, cluster_spec(tmp_path / "results", "on-one-node", lrs, it=True))
+def test_a_sweep_on_a_three_node_cluster_uses_the_worker_nodes_and_survives_losing_one(tmp_path, cluster_env):
+    """Head with 0 CPUs + two 1-CPU worker nodes: two trials at once, each worker on a worker
+    node of its own, intermediate tuning trained once (in a task on one node) and read by both.
+    After the first round is reported, the node of one trial's worker is removed: that trial's
+    worker starts again on the other node, from its last checkpoint, once that node is free, and
+    both trials finish with each round once in MLflow. (The same sweep's scores equal the same
+    spec's on one local Ray: checked by hand here, left out of CI for time.)"""
+    spec = write(tmp_path, cluster_spec(tmp_path / "results", "on-cluster", [1e-3, 4e-3], rounds=3, steps=30,
+                                        it=True))
     with rehearsal_cluster(1, 1) as cluster:
-        out = run_cli(["run", str(on_cluster), "--address", cluster.address], cluster_env)
-        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        assert "up to 2 trials at a time" in out.stdout
-        assert out.stdout.count("intermediate tuning 'sc8': trained") == 1, out.stdout
-        workers = train_workers(cluster.address)
         head = cluster.head_node.node_id
-        nodes = {w.node_id for w in workers}
-        assert len(workers) == 2 and head not in nodes and len(nodes) == 2, (head, workers)
-    local = run_cli(["run", str(on_one_node), "--num-cpus", "2"], cluster_env)
-    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
-
-    def table(name):
-        summary = json.loads((tmp_path / "results" / name / "summary.json").read_text())
-        assert summary["status"] == "finished" and summary["trials"] == 2
-        return {r["config"]["lr"]: {k: v for k, v in r["metrics"].items() if "/" in k and "time" not in k
-                                    and not k.startswith("train/")} for r in summary["results"]}
-
-    assert table("on-cluster") == table("on-one-node")
-    assert set(table("on-cluster")) == set(lrs)
+        driver = Driver(["run", str(spec), "--address", cluster.address], cluster_env)
+        driver.wait_for(r"\[trial \w+\] round 1/3")
+        before = train_workers(cluster.address, "ALIVE")
+        assert len(before) == 2 and len({w.node_id for w in before}) == 2 and head not in {w.node_id for w in before}
+        lost = next(n for n in cluster.worker_nodes if n.node_id == before[0].node_id)
+        cluster.remove_node(lost)
+        assert driver.wait(timeout=400) == 0, driver.output[-4000:]
+        out = driver.output
+        assert "up to 2 trials at a time" in out
+        assert out.count("intermediate tuning 'sc8': trained") == 1, out
+        workers = train_workers(cluster.address)
+        moved = [w for w in workers if w.node_id not in {lost.node_id, before[1].node_id, head}]
+        assert len(workers) == 3 and not moved and head not in {w.node_id for w in workers}, workers
+    summary = json.loads((tmp_path / "results" / "on-cluster" / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["counts"]["finished"] == 2, summary["counts"]
+    assert {r["config"]["intermediate_tuning"] for r in summary["results"]} == {"sc8"}
+    runs = rounds_in_mlflow(tmp_path / "results" / "on-cluster", "on-cluster")
+    assert sorted(runs.values()) == [("FINISHED", [1, 2, 3])] * 2, runs
 
 
 @pytest.mark.slow
@@ -223,28 +229,6 @@ def test_an_empty_autoscaling_cluster_gets_nodes_for_the_sweep_and_runs_trials_s
         assert len(finished) == 2 and max(first_round.values()) < min(finished.values()), driver.output  # side by side
     finally:
         cluster.shutdown()
-
-
-@pytest.mark.slow
-def test_a_worker_node_lost_mid_trial_moves_the_trial_to_another_node(tmp_path, cluster_env):
-    """The node that runs a trial's worker is removed in round 2: the trial restarts its worker
-    on the other node from round 1's checkpoint and finishes; MLflow has each round once."""
-    spec = write(tmp_path, cluster_spec(tmp_path / "results", "lost-node", [2e-3], rounds=3, steps=40))
-    with rehearsal_cluster(1, 1) as cluster:
-        driver = Driver(["run", str(spec), "--address", cluster.address], cluster_env)
-        driver.wait_for(r"\[trial \w+\] round 1/3")
-        (worker,) = train_workers(cluster.address, "ALIVE")
-        lost = next(n for n in cluster.worker_nodes if n.node_id == worker.node_id)
-        removed = time.time()
-        cluster.remove_node(lost)
-        at, _ = driver.wait_for(r"\[trial \w+\] round 2/3", timeout=240)
-        print(f"node removed -> round 2 reported: {at - removed:.1f} s")
-        driver.wait_for(r"\[trial \w+\] finished")
-        assert driver.wait() == 0, driver.output[-4000:]
-        moved = [w for w in train_workers(cluster.address) if w.node_id != lost.node_id]
-        assert moved, "no worker started on the other node"
-    runs = rounds_in_mlflow(tmp_path / "results" / "lost-node", "lost-node")
-    assert list(runs.values()) == [("FINISHED", [1, 2, 3])], runs
 
 
 @pytest.mark.slow
