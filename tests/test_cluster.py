@@ -246,9 +246,11 @@ def test_the_trial_asha_stops_gives_its_node_to_the_next_trial_within_seconds(tm
     started, first_round = driver.first("{id} start"), driver.first("{id} round 1/2")
     order = sorted(started, key=started.get)
     assert len(order) == 3 and stopped.group(1) == order[1], driver.output
-    # The third trial waits for nothing the stopped one held: its first round takes what the
-    # first trial's took (a kept placement group would hold it for Train's 60 s retry, or for ever).
+    # The third trial waits for nothing the stopped one held: its first round takes about what
+    # the first trial's took. A kept placement group would hold it for ever, or until Train's
+    # worker-group start gives up and retries after 60 s; the margin allows for the load of
+    # another test running beside this one.
     first_trial, third_trial = (first_round[t] - started[t] for t in (order[0], order[2]))
     print(f"start -> round 1: first trial {first_trial:.1f} s, the one after the ASHA stop {third_trial:.1f} s; "
           f"ASHA stop -> its round 1: {first_round[order[2]] - stopped_at:.1f} s")
-    assert third_trial < first_trial + 10, driver.output[-3000:]
+    assert third_trial < first_trial + 40, driver.output[-3000:]
