@@ -67,8 +67,9 @@ def failure_reason(error: BaseException | str | None) -> str | None:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS] + "…"
 
 
-def _chain(error: BaseException):
-    """``error`` and what it wraps: causes, contexts, Ray's ``cause``, Train's health-check failure."""
+def error_chain(error: BaseException | None):
+    """``error`` and everything it wraps: causes and contexts, Ray's ``cause``, Train's
+    health-check and controller failures, and a worker group's failures (rank -> error)."""
     stack, seen = [error], set()
     while stack:
         e = stack.pop()
@@ -76,13 +77,15 @@ def _chain(error: BaseException):
             continue
         seen.add(id(e))
         yield e
-        stack += [e.__context__, e.__cause__, getattr(e, "cause", None), getattr(e, "health_check_failure", None)]
+        failures = getattr(e, "worker_failures", None)
+        stack += [e.__context__, e.__cause__, getattr(e, "cause", None), getattr(e, "health_check_failure", None),
+                  getattr(e, "controller_failure", None), *(failures.values() if isinstance(failures, dict) else ())]
 
 
 def _worker_failures(error: BaseException | str) -> dict:
     """Train's WorkerGroupError's ``rank -> error`` found in ``error``'s chain, or {}."""
     if isinstance(error, BaseException):
-        for e in _chain(error):
+        for e in error_chain(error):
             failures = getattr(e, "worker_failures", None)
             if isinstance(failures, dict) and failures:
                 return failures
@@ -92,7 +95,7 @@ def _worker_failures(error: BaseException | str) -> dict:
 def _dead_actor(error: BaseException) -> BaseException | None:
     from ray.exceptions import RayActorError
 
-    return next((e for e in _chain(error) if isinstance(e, RayActorError)), None)
+    return next((e for e in error_chain(error) if isinstance(e, RayActorError)), None)
 
 
 def _first_line(error: BaseException | str) -> str:

@@ -311,20 +311,11 @@ def input_error(err: BaseException | None) -> BaseException | None:
     import ray
 
     from xlsearch.spec import SpecError
+    from xlsearch.sweep.outcomes import error_chain
     from xlsearch.tasks import DataError
 
-    stack, seen = [err], set()
-    while stack:
-        e = stack.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, (SpecError, DataError)) and not isinstance(e, ray.exceptions.RayTaskError):
-            return e
-        failures = getattr(e, "worker_failures", None)  # Train's WorkerGroupError: rank -> error
-        stack += [e.__context__, e.__cause__, getattr(e, "controller_failure", None), getattr(e, "cause", None),
-                  *(failures.values() if isinstance(failures, dict) else ())]
-    return None
+    return next((e for e in error_chain(err)
+                 if isinstance(e, (SpecError, DataError)) and not isinstance(e, ray.exceptions.RayTaskError)), None)
 
 
 def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float]:
