@@ -29,3 +29,25 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"shared data not found at {SHARED_DATA}: {len(skipped)} optional tests skipped "
                                     "(XL-Sum is CC BY-NC-SA and not shipped, nor are the full XQuAD/SQuAD files; "
                                     "-rs lists them)")
+
+
+# Seconds each file's tests took in one process on the 2-CPU development machine (2026-11-26),
+# a hint for the order below; a file not listed counts 60 s per slow test.
+FILE_SECONDS = {"test_interrupts.py": 500, "test_sweep.py": 400, "test_cluster.py": 390,
+                "test_shared_machine.py": 225, "test_ui.py": 190, "test_workers.py": 135, "test_ray_errors.py": 120}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The longest files first: the suite runs two files at a time (pytest-xdist, loadfile), and
+    the quick files then fill in at the end instead of one long file running alone at the end
+    while the other process idles."""
+    slow: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        slow[path] = slow.get(path, 0) + bool(item.get_closest_marker("slow"))
+
+    def seconds(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return FILE_SECONDS.get(path.rsplit("/", 1)[-1], 60 * slow[path])
+
+    items.sort(key=lambda item: -seconds(item))  # stable: each file keeps its own order

@@ -24,21 +24,6 @@ from test_sweep import ray_env  # noqa: F401
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
-def _descendants_listening() -> list[tuple[str, str, int]]:
-    """(process name, address, port) of every listening TCP socket of this process's descendants."""
-    import psutil
-
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            for conn in proc.net_connections(kind="tcp"):
-                if conn.status == psutil.CONN_LISTEN:
-                    found.append((proc.name(), conn.laddr.ip, conn.laddr.port))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
 def _start_a_ray(tmp_path: Path, num_cpus: int, env: dict | None = None):
     """A Ray started by a Python process, as a notebook starts one; yields its address, then stops
     it (its processes share the starter's process group; `ray stop` would stop every Ray here)."""
@@ -66,17 +51,27 @@ def another_ray(tmp_path):
     yield from _start_a_ray(tmp_path, num_cpus=1)
 
 
-def test_a_local_ray_listens_on_the_loopback_address_only():
-    import ray
-
-    from xlsearch.sweep.tuner import init_ray
-
-    init_ray(None, num_cpus=1)
-    try:
+def test_a_local_ray_listens_on_the_loopback_address_only(ray_env):
+    """In a process of its own, as `xlsearch run` is (Ray caches the node's address in-process,
+    and a test before this one in the same process may have started a cluster on the network)."""
+    probe = textwrap.dedent("""
+        import json, time, ray, psutil
+        from xlsearch.sweep.tuner import init_ray
+        init_ray(None, num_cpus=1)
         time.sleep(3)  # the dashboard's agent opens its metrics port after start-up
-        listening = _descendants_listening()
-    finally:
+        found = []
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                found += [(proc.name(), c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="tcp")
+                          if c.status == psutil.CONN_LISTEN]
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
         ray.shutdown()
+        print("LISTENING", json.dumps(found))
+    """)
+    out = subprocess.run([sys.executable, "-c", probe], env=ray_env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    listening = json.loads(out.stdout.split("LISTENING ", 1)[1])
     assert listening, "no Ray process found listening"
     exposed = [s for s in listening if s[1] not in LOOPBACK]
     assert not exposed, f"listening on other interfaces than loopback: {exposed}"

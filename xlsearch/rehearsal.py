@@ -22,7 +22,9 @@ def rehearsal_cluster(*worker_cpus: int, head_cpus: int = 0):
     dashboard (State API) is on, as on a real cluster. Yields the ``Cluster``."""
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": head_cpus, "include_dashboard": True})
+    # The dashboard on a free port: Ray's 8265 may be another Ray's on this machine.
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
+                                                             "dashboard_port": _free_port()})
     address = cluster.address
     try:
         for cpus in worker_cpus:
@@ -32,6 +34,14 @@ def rehearsal_cluster(*worker_cpus: int, head_cpus: int = 0):
     finally:
         cluster.shutdown()
         forget_address(address)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def forget_address(address: str) -> None:
@@ -65,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
               f"CPUs) at {cluster.address}", flush=True)
         for node in cluster.worker_nodes:
             print(f"  worker node {node.node_id}: raylet pid {node.all_processes['raylet'][0].process.pid}", flush=True)
+        print(f"dashboard: http://{cluster.webui_url}", flush=True)
         print(f"run a sweep on it:  xlsearch run SPEC --address {cluster.address}", flush=True)
         print("Ctrl-C stops the cluster", flush=True)
         stop.wait()
