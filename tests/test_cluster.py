@@ -223,10 +223,14 @@ def test_an_empty_autoscaling_cluster_gets_nodes_for_the_sweep_and_runs_trials_s
         driver.wait_for(r"up to 2 trials at a time")
         code = driver.wait(timeout=400)
         assert code == 0, driver.output[-4000:]
+        # Two trials at once, and the second got a node of its own: it waited with its placement
+        # group pending while the first node was busy, and that demand brought the second node
+        # up (one at a time, it would have run on the node the first trial left). Whether the
+        # second node comes before the first trial ends depends on the machine's load, so the
+        # rounds' timing is not checked (seen under two pytest processes: it came 2 s after).
         workers = train_workers(cluster.address)
-        assert len({w.node_id for w in workers}) == 2, workers  # the second trial got a node of its own
-        finished, first_round = driver.first("{id} finished"), driver.first("{id} round 1/2")
-        assert len(finished) == 2 and max(first_round.values()) < min(finished.values()), driver.output  # side by side
+        assert len({w.node_id for w in workers}) == 2, workers
+        assert len(driver.first("{id} finished")) == 2, driver.output
     finally:
         cluster.shutdown()
 
