@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from xlsearch.rehearsal import forget_address, rehearsal_cluster  # noqa: F401 (re-exported)
+from xlsearch.rehearsal import _free_port, forget_address, rehearsal_cluster  # noqa: F401 (re-exported)
 
 
 def train_workers(gcs_address: str, state: str | None = None) -> list:
@@ -37,11 +36,6 @@ def _node_ip() -> str:
 
     return get_node_ip_address()
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AutoscalingRehearsal:
@@ -95,9 +89,7 @@ class AutoscalingRehearsal:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ray start exited: {(self.folder / 'head.log').read_text()[-3000:]}")
-            check = subprocess.run([ray_cli, "status", f"--address={self.address}"], env=env,
-                                   capture_output=True, text=True)
-            if check.returncode == 0 and "Node status" in check.stdout:
+            if "Node status" in self.status(env):
                 return
             time.sleep(1)
         self.shutdown()

@@ -45,6 +45,15 @@ def _ray_pin() -> str:
 
 # --- the launcher files ---------------------------------------------------------------------
 
+def _misspelt(document: dict, path: tuple, misspelt: str) -> dict:
+    """``document`` with the key at ``path`` (keys and list indexes) renamed to ``misspelt``."""
+    node = document
+    for part in path[:-1]:
+        node = node[part]
+    node[misspelt] = node.pop(path[-1])
+    return document
+
+
 def _ray_schema_errors(config: dict) -> list[str]:
     validator = jsonschema.Draft7Validator(json.loads(RAY_SCHEMA.read_text()))
     return [f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(config)]
@@ -60,11 +69,7 @@ def test_launcher_files_pass_the_schema_in_the_ray_package(name):
                                            (("docker", "run_options"), "run_option"),
                                            (("available_node_types", "head", "node_config"), "node_cofig")])
 def test_the_ray_schema_refuses_a_misspelt_key(key, misspelt):
-    config = _load("cluster.yaml")
-    node = config
-    for part in key[:-1]:
-        node = node[part]
-    node[misspelt] = node.pop(key[-1])
+    config = _misspelt(_load("cluster.yaml"), key, misspelt)
     assert any(misspelt in error or key[-1] in error for error in _ray_schema_errors(config))
 
 
@@ -200,11 +205,7 @@ def test_the_rayjob_passes_kuberays_crd_schema():
     (("spec", "rayClusterSpec", "authOptions", "mode"), "auth_mode"),
 ])
 def test_the_crd_schema_refuses_a_misspelt_key(path, misspelt):
-    manifest = _load("deploy/rayjob.yaml")
-    node = manifest
-    for part in path[:-1]:
-        node = node[part]
-    node[misspelt] = node.pop(path[-1])
+    manifest = _misspelt(_load("deploy/rayjob.yaml"), path, misspelt)
     assert any(f"'{misspelt}' was unexpected" in error for error in _rayjob_errors(manifest))
 
 

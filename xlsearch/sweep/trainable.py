@@ -42,6 +42,7 @@ class SweepContext:
     num_workers: int
     gpus_per_worker: float
     cpus_per_worker: float
+    max_restarts: int
 
 
 def trial_config(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -93,15 +94,11 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     from ray.train.torch import TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from xlsearch.spec import ResourcesSpec
-
     run_dir = train_run_dir(sweep.sweep_dir, tune.get_context().get_trial_id())
     use_gpu = sweep.gpus_per_worker > 0
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = sweep.gpus_per_worker
-    # A sweep started before the setting existed has none in its saved spec: the default then.
-    max_restarts = ResourcesSpec.model_validate(sweep.spec.get("resources", {})).max_restarts
     trainer = TorchTrainer(
         train_worker,
         train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
@@ -112,7 +109,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
             storage_path=str(run_dir.parent),
             callbacks=[TuneReportCallback()],
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
-            failure_config=ray.train.FailureConfig(max_failures=max_restarts),
+            failure_config=ray.train.FailureConfig(max_failures=sweep.max_restarts),
         ),
     )
     trainer.fit()

@@ -384,7 +384,7 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     # the spec (they read tokens from their environment).
     context = SweepContext(spec=redact_values(spec.model_dump()), base_dir=spec.base_dir, sweep_dir=str(sweep_dir),
                            num_workers=placement_.num_workers, gpus_per_worker=placement_.gpus_per_worker,
-                           cpus_per_worker=placement_.cpus_per_worker)
+                           cpus_per_worker=placement_.cpus_per_worker, max_restarts=spec.resources.max_restarts)
     # The driver holds no CPU, only a token amount of memory (Ray refuses an empty request):
     # the workers' resources are what limits concurrency, so drivers never starve workers.
     trainable = tune.with_resources(tune.with_parameters(trial_driver, sweep=context),
