@@ -79,7 +79,7 @@ def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | No
 
     init_ray(address, num_cpus, verbose)
     try:
-        place = cluster_placement(spec, wait_s=wait_for_nodes_s if address else 0, log=log)
+        place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
         log(f"calibrating: a few optimizer steps and one eval batch of {spec.model} "
             f"({place.device_kind}, {place.cpus_per_worker:g} CPU per worker)...")
         est = dataclasses.replace(estimate_sweep(spec, place),
@@ -123,7 +123,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     created_dir = False
     tracker = None
     try:
-        place = cluster_placement(spec, wait_s=wait_for_nodes_s if address else 0, log=log)
+        place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
         log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
             f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
         if not resuming:

@@ -135,9 +135,10 @@ def launcher_ceiling(config_file: Path) -> dict[str, float] | None:
     return total or None
 
 
-def cluster_placement(spec: SweepSpec, *, wait_s: float, log: Callable[[str], None],
+def cluster_placement(spec: SweepSpec, *, on_cluster: bool, wait_s: float, log: Callable[[str], None],
                       poll_s: float = 2.0, line_every_s: float = 30.0) -> Placement:
-    """The sweep's :func:`placement` on the Ray it joined.
+    """The sweep's :func:`placement` on the Ray it started (``on_cluster`` False: what it has is
+    all it gets) or joined.
 
     A cluster that cannot hold one trial now (its worker nodes not up yet, or scaled to zero)
     is asked through the autoscaler for one trial's resources, and the sweep waits for them up to
@@ -147,6 +148,8 @@ def cluster_placement(spec: SweepSpec, *, wait_s: float, log: Callable[[str], No
     """
     import ray
 
+    if not on_cluster:
+        return placement(spec, ray.cluster_resources())
     ceiling = autoscaler_ceiling()
     if ceiling is not None:
         short = _shortfall(spec, _gpus_per_worker(spec, ceiling), ceiling, "the cluster's autoscaler can add at most")
