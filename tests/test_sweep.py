@@ -8,9 +8,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -140,13 +142,25 @@ def test_estimate_flags_each_exceeded_budget(tmp_path):
 # Real Ray, real MLflow
 
 
+FINISHED_TRIALS = 4
+
+
 @pytest.fixture(scope="module")
-def finished_sweep(tmp_path_factory, ray_env):
+def sweep_ray_dir():
+    """The finished sweep's Ray session folders (RAY_TMPDIR; short: Ray's socket paths)."""
+    folder = Path(tempfile.mkdtemp(prefix="xls-ray-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory, ray_env, sweep_ray_dir):
     folder = tmp_path_factory.mktemp("sweep")
     spec_file = folder / "spec.yaml"
-    spec_file.write_text(yaml.safe_dump(sweep_spec(folder / "results")))
+    # Four trials, two at a time: with this seed ASHA stops the fourth at its rung (round 2).
+    spec_file.write_text(yaml.safe_dump(sweep_spec(folder / "results", budget={"max_trials": FINISHED_TRIALS})))
     # Relative data references in the demo spec resolve from the spec's folder: none here.
-    out = run_cli(["run", str(spec_file), "--num-cpus", "2"], ray_env)
+    out = run_cli(["run", str(spec_file), "--num-cpus", "2"], {**ray_env, "RAY_TMPDIR": str(sweep_ray_dir)})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     sweep_dir = folder / "results" / "it-sweep"
     return out, sweep_dir, json.loads((sweep_dir / "summary.json").read_text())
@@ -155,19 +169,35 @@ def finished_sweep(tmp_path_factory, ray_env):
 @pytest.mark.slow
 def test_sweep_completes_and_asha_stops_some_trials_early(finished_sweep):
     out, sweep_dir, summary = finished_sweep
-    assert summary["trials"] == 6 and summary["errors"] == 0
+    assert summary["trials"] == FINISHED_TRIALS and summary["errors"] == 0
     assert summary["stopped_early"] >= 1, out.stdout[-3000:]
     assert summary["best"]["metrics"]["round"] == 3
     assert "best by source_dev/rougeL" in out.stdout and "target mean" in out.stdout
     assert re.search(r"\[trial \w+\] round 1/3", out.stdout)  # live progress lines
     # The per-trial table: one row per trial, LR ascending within a method/IT group.
-    assert len(summary["results"]) == 6
+    assert len(summary["results"]) == FINISHED_TRIALS
     header = next(line for line in out.stdout.splitlines() if line.startswith("method "))
     assert "src rougeL" in header and "de wrong" in header and "mean wrong" in header
-    rows = out.stdout.split(header)[1].splitlines()[2:8]
+    rows = out.stdout.split(header)[1].splitlines()[2:2 + FINISHED_TRIALS]
     assert sorted(float(r.split()[2]) for r in rows) == sorted(float(f"{t['config']['lr']:.1e}") for t in summary["results"])
     # Intermediate tuning ran once, as a shared stage, and was cached.
     assert len(list((sweep_dir.parent / "intermediate_tuning").glob("*/model/config.json"))) == 1
+
+
+@pytest.mark.slow
+def test_a_trial_starts_only_the_ray_actors_it_uses(finished_sweep, sweep_ray_dir):
+    """Each Ray actor is a process of its own (~2 s of CPU to start on the development machine):
+    a trial starts none it has no use for. Ray writes each actor's class name at the top of its
+    worker's log."""
+    _, _, summary = finished_sweep
+    started: dict[str, int] = {}
+    for log in sweep_ray_dir.rglob("worker-*.out"):
+        found = re.search(r"^:actor_name:(\w+)", log.read_text(errors="replace"), re.MULTILINE)
+        if found:
+            started[found.group(1)] = started.get(found.group(1), 0) + 1
+    assert started.get("RayTrainWorker") == summary["trials"], started  # the logs were read
+    unused = {"DatasetManager", "PreemptionWatcher"} & set(started)
+    assert not unused, f"trials started actors they do not use: {sorted(unused)} (all: {started})"
 
 
 @pytest.mark.slow
@@ -190,9 +220,9 @@ def test_mlflow_holds_one_parent_and_one_child_per_trial_seen_through_a_server(f
         children = [(r, t) for r, t in zip(runs, tags) if t.get("xlsearch.role") == "trial"]
         assert len(parents) == 1
         parent_id = parents[0]["info"]["run_id"]
-        assert len(children) == summary["trials"] == 6
+        assert len(children) == summary["trials"] == FINISHED_TRIALS
         assert all(t["mlflow.parentRunId"] == parent_id for _, t in children)
-        assert len({t["xlsearch.trial_id"] for _, t in children}) == 6
+        assert len({t["xlsearch.trial_id"] for _, t in children}) == FINISHED_TRIALS
         for run, _ in children:
             params = {p["key"]: p.get("value", "") for p in run["data"]["params"]}
             assert ("mix_target.mix_ratio" in params) == (params["method"] == "mix_target")
@@ -306,7 +336,7 @@ def test_analyze_the_sweep_writes_the_report_and_logs_it_to_mlflow(finished_swee
 
     from_dir = load_sweep(sweep_dir)
     from_mlflow = load_sweep(f"{default_tracking_uri(sweep_dir)}#it-sweep")
-    assert len(from_dir) == len(from_mlflow) and from_dir["trial_id"].nunique() == 6
+    assert len(from_dir) == len(from_mlflow) and from_dir["trial_id"].nunique() == FINISHED_TRIALS
     assert sorted(from_dir[OBJECTIVE].round(6)) == sorted(from_mlflow[OBJECTIVE].round(6))
 
 

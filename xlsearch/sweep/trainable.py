@@ -87,11 +87,33 @@ def train_worker(loop_config: dict[str, Any]) -> None:
             run_trial(spec, params, resume_from=Path(resume_dir), **kwargs)
 
 
+def _trainer_class():
+    """``TorchTrainer`` without the Ray Data plumbing a trial does not use.
+
+    Train gives every run a ``DatasetsCallback``, which starts a ``DatasetManager`` actor (a
+    process that imports Ray Data, ~2 s of CPU) even when the run has no datasets; a trial reads
+    its data itself. Dropped only when ``datasets`` is empty, so a trainer given datasets is
+    unchanged. ``_create_default_callbacks`` is private to Ray: Ray is pinned in pyproject.toml,
+    and ``tests/test_sweep.py`` reads which actors a sweep's trials started, so an upgrade that
+    renames it fails there instead of silently starting the actor again.
+    """
+    from ray.train.torch import TorchTrainer
+    from ray.train.v2._internal.callbacks import DatasetsCallback
+
+    class TrialTrainer(TorchTrainer):
+        def _create_default_callbacks(self):
+            callbacks = super()._create_default_callbacks()
+            if self.datasets:
+                return callbacks
+            return [c for c in callbacks if not isinstance(c, DatasetsCallback)]
+
+    return TrialTrainer
+
+
 def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     """The Tune trainable: one Train run per trial, reporting to Tune through the callback."""
     import ray.train
     from ray import tune
-    from ray.train.torch import TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
     run_dir = train_run_dir(sweep.sweep_dir, tune.get_context().get_trial_id())
@@ -99,7 +121,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = sweep.gpus_per_worker
-    trainer = TorchTrainer(
+    trainer = _trainer_class()(
         train_worker,
         train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
         scaling_config=ray.train.ScalingConfig(num_workers=sweep.num_workers, use_gpu=use_gpu,
