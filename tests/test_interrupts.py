@@ -250,8 +250,14 @@ def test_a_sweep_whose_trials_all_fail_ends_failed(tmp_path, ray_env):
 
 @pytest.mark.slow
 def test_a_trial_asha_stopped_stays_stopped_when_the_driver_dies_right_after(tmp_path, ray_env):
-    # ASHA's rung at round 2 of 3 (sweep_spec's): the first trial it stops early is the one.
-    spec_file, _ = write_spec(tmp_path)
+    # ASHA's rung at round 2 of 3 (sweep_spec's): the first trial it stops early is the one. A
+    # grid of three trials, two at a time: two LRs that learn, then one too small to (0 at the
+    # rung, measured), which meets the rung after both others and is below their median; or the
+    # second is stopped first, if it falls below the first.
+    spec_file, raw = write_spec(tmp_path)
+    raw["search"].update(algorithm="grid", lr=[1.3e-3, 1.4e-3, 1.7e-4], methods={"full": {}})
+    raw["budget"] = {"max_trials": 3}
+    spec_file.write_text(yaml.safe_dump(raw))
     sweep_dir = tmp_path / "results" / NAME
     first = Driver(spec_file, ray_env, tmp_path / "first.log")
     stopped = first.wait_for(r"\[trial (\w+)\] stopped after round (\d)").groups()
@@ -267,7 +273,7 @@ def test_a_trial_asha_stopped_stays_stopped_when_the_driver_dies_right_after(tmp
     restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
     assert not (finished & restarted), f"finished trials ran again: {finished & restarted}"
     _, children = mlflow_runs(sweep_dir)
-    assert len(children) == 6
+    assert len(children) == 3
     run = children[trial_id]
     assert run.info.status == "FINISHED"
     assert run.data.tags["xlsearch.stopped_early"] == "True"
