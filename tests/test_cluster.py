@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -67,10 +70,11 @@ def write(tmp_path: Path, raw: dict) -> Path:
 
 
 class Driver:
-    """`xlsearch run ... --address` with its output read line by line, each line timed."""
+    """`xlsearch run ... --address` (or another ``program``) with its output read line by line,
+    each line timed."""
 
-    def __init__(self, args: list[str], env: dict):
-        self.proc = subprocess.Popen([*XLSEARCH, *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
+    def __init__(self, args: list[str], env: dict, program: list[str] = XLSEARCH):
+        self.proc = subprocess.Popen([*program, *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True)
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -258,3 +262,49 @@ def test_the_trial_asha_stops_gives_its_node_to_the_next_trial_within_seconds(tm
     print(f"start -> round 1: first trial {first_trial:.1f} s, the one after the ASHA stop {third_trial:.1f} s; "
           f"ASHA stop -> its round 1: {first_round[order[2]] - stopped_at:.1f} s")
     assert third_trial < first_trial + 40, driver.output[-3000:]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_a_raylet_killed_in_the_rehearsal_takes_its_workers_with_it(tmp_path, cluster_env):
+    """The README rehearses a lost node with `kill -9` of a worker node's raylet, under
+    `python -m xlsearch.rehearsal`: the node's Ray workers must stop with it, as they do when a
+    machine is lost, instead of training on orphaned beside the trial's restart elsewhere."""
+    rehearsal = Driver(["--workers", "1"], cluster_env, program=[sys.executable, "-m", "xlsearch.rehearsal"])
+    holder = None
+    try:
+        rehearsal.wait_for("Ctrl-C stops the cluster", timeout=120)
+        address = re.search(r" at (\S+:\d+)", rehearsal.output).group(1)
+        raylet = int(re.search(r"raylet pid (\d+)", rehearsal.output).group(1))
+        script = textwrap.dedent(f"""
+            import os, time, ray
+            ray.init(address={address!r}, log_to_driver=False)
+            @ray.remote(num_cpus=1)
+            class Busy:
+                def pid(self):
+                    return os.getpid()
+            busy = Busy.remote()
+            print(ray.get(busy.pid.remote()), flush=True)
+            time.sleep(600)
+        """)
+        holder = Driver(["-c", script], cluster_env, program=[sys.executable])
+        worker = int(holder.wait_for(r"^(\d+)$", timeout=120)[1].group(1))
+        assert _running(worker)
+        os.kill(raylet, signal.SIGKILL)
+        deadline = time.time() + 30
+        while _running(worker) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not _running(worker), f"the lost node's worker (pid {worker}) still runs 30 s after its raylet died"
+        rehearsal.wait_for(rf"raylet pid {raylet} exited", timeout=10)
+    finally:
+        for driver in (holder, rehearsal):
+            if driver is not None and driver.proc.poll() is None:
+                os.killpg(driver.proc.pid, signal.SIGINT if driver is rehearsal else signal.SIGKILL)
+        rehearsal.wait(timeout=60)

@@ -78,8 +78,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dashboard: http://{cluster.webui_url}", flush=True)
         print(f"run a sweep on it:  xlsearch run SPEC --address {cluster.address}", flush=True)
         print("Ctrl-C stops the cluster", flush=True)
-        stop.wait()
+        gone: set[str] = set()
+        while not stop.wait(0.5):
+            for node_id, pid, code in reap_lost_nodes(cluster, gone):
+                print(f"  worker node {node_id}: raylet pid {pid} exited ({code}); the node's Ray workers stop "
+                      "with it", flush=True)
     return 0
+
+
+def reap_lost_nodes(cluster, gone: set[str]) -> list[tuple[str, int, int]]:
+    """Collect the exit of each worker node's processes that died (a raylet killed by hand, as
+    the README's rehearsal of a lost node does); returns ``(node id, raylet pid, exit code)`` for
+    each node whose raylet is newly gone.
+
+    This process started the raylets, so a killed one stays a zombie until it is waited for; a
+    Ray worker checks that its raylet lives with ``kill(pid, 0)``, which a zombie passes, so the
+    lost node's Train worker went on training, orphaned, while Train restarted the trial on
+    another node (found by doing the README's walkthrough)."""
+    lost = []
+    for node in cluster.worker_nodes:
+        for kind, infos in node.all_processes.items():
+            for info in infos:
+                code = info.process.poll()  # waits for (reaps) a process that has ended
+                if kind == "raylet" and code is not None and node.node_id not in gone:
+                    gone.add(node.node_id)
+                    lost.append((node.node_id, info.process.pid, code))
+    return lost
 
 
 if __name__ == "__main__":
