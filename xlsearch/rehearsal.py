@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with rehearsal_cluster(*args.workers, head_cpus=args.head_cpus) as cluster:
-        print(f"a head ({args.head_cpus} CPUs) and {len(args.workers)} worker nodes ({', '.join(map(str, args.workers))} "
-              f"CPUs) at {cluster.address}", flush=True)
+        workers = (f"{len(args.workers)} worker nodes ({', '.join(map(str, args.workers))} CPUs)" if args.workers
+                   else "no worker node")
+        print(f"a head ({args.head_cpus} CPUs) and {workers} at {cluster.address}", flush=True)
         for node in cluster.worker_nodes:
             print(f"  worker node {node.node_id}: raylet pid {node.all_processes['raylet'][0].process.pid}", flush=True)
         print(f"dashboard: http://{cluster.webui_url}", flush=True)
