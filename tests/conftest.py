@@ -31,10 +31,10 @@ def pytest_terminal_summary(terminalreporter):
                                     "-rs lists them)")
 
 
-# Seconds each file's tests took in one process on the 2-CPU development machine (2026-11-26),
-# a hint for the order below; a file not listed counts 60 s per slow test.
-FILE_SECONDS = {"test_interrupts.py": 500, "test_sweep.py": 400, "test_cluster.py": 390,
-                "test_shared_machine.py": 225, "test_ui.py": 190, "test_workers.py": 135, "test_ray_errors.py": 120}
+# Seconds each file's tests took with two test processes on the 2-CPU development machine
+# (2026-11-26), a hint for the order below; a file not listed counts 60 s per slow test.
+FILE_SECONDS = {"test_cluster.py": 600, "test_interrupts.py": 570, "test_sweep.py": 480,
+                "test_shared_machine.py": 315, "test_ui.py": 250, "test_workers.py": 180, "test_ray_errors.py": 110}
 
 
 def pytest_collection_modifyitems(session, config, items):
