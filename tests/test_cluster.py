@@ -167,8 +167,9 @@ def test_a_sweep_on_a_three_node_cluster_uses_the_worker_nodes_and_survives_losi
     node of its own, intermediate tuning trained once (in a task on one node) and read by both.
     After the first round is reported, the node of one trial's worker is removed: that trial's
     worker starts again on the other node, from its last checkpoint, once that node is free, and
-    both trials finish with each round once in MLflow. (The same sweep's scores equal the same
-    spec's on one local Ray: checked by hand here, left out of CI for time.)"""
+    both trials finish with each round once in MLflow. Then each trial again on this machine
+    alone (`xlsearch trial`, no Ray, one thread as a 1-CPU Ray worker has, the same
+    intermediate-tuning cache): the same scores, exactly, the moved trial's included."""
     spec = write(tmp_path, cluster_spec(tmp_path / "results", "on-cluster", [1e-3, 4e-3], rounds=3, steps=30,
                                         it=True))
     with rehearsal_cluster(1, 1) as cluster:
@@ -191,6 +192,18 @@ def test_a_sweep_on_a_three_node_cluster_uses_the_worker_nodes_and_survives_losi
     assert {r["config"]["intermediate_tuning"] for r in summary["results"]} == {"sc8"}
     runs = rounds_in_mlflow(tmp_path / "results" / "on-cluster", "on-cluster")
     assert sorted(runs.values()) == [("FINISHED", [1, 2, 3])] * 2, runs
+    for result in summary["results"]:
+        config, on_cluster = result["config"], result["metrics"]
+        alone_dir = tmp_path / f"alone-{on_cluster['trial_id']}"
+        sets = [f"lr={config['lr']!r}", "method=full", f"intermediate_tuning={config['intermediate_tuning']}"]
+        alone = run_cli(["trial", str(spec), "--quiet", "--output", str(alone_dir),
+                         *[arg for s in sets for arg in ("--set", s)]], {**cluster_env, "OMP_NUM_THREADS": "1"})
+        assert alone.returncode == 0, alone.stdout[-3000:] + alone.stderr[-3000:]
+        last = json.loads((alone_dir / "metrics.jsonl").read_text().splitlines()[-1])
+        scores = [k for k in last if k.startswith(("source_dev/", "target/", "target_mean/")) or k == "train/loss"]
+        assert len(scores) > 10 and last["round"] == on_cluster["round"] == 3
+        differ = {k: (on_cluster.get(k), last[k]) for k in scores if on_cluster.get(k) != last[k]}
+        assert not differ, f"trial {on_cluster['trial_id']} on the cluster and alone differ: {differ}"
 
 
 @pytest.mark.slow
