@@ -51,30 +51,25 @@ def another_ray(tmp_path):
     yield from _start_a_ray(tmp_path, num_cpus=1)
 
 
-def test_a_local_ray_listens_on_the_loopback_address_only(ray_env):
-    """In a process of its own, as `xlsearch run` is (Ray caches the node's address in-process,
-    and a test before this one in the same process may have started a cluster on the network)."""
-    probe = textwrap.dedent("""
-        import json, time, ray, psutil
-        from xlsearch.sweep.tuner import init_ray
-        init_ray(None, num_cpus=1)
-        time.sleep(3)  # the dashboard's agent opens its metrics port after start-up
-        found = []
-        for proc in psutil.Process().children(recursive=True):
-            try:
-                found += [(proc.name(), c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="tcp")
-                          if c.status == psutil.CONN_LISTEN]
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        ray.shutdown()
-        print("LISTENING", json.dumps(found))
-    """)
-    out = subprocess.run([sys.executable, "-c", probe], env=ray_env, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr[-3000:]
-    listening = json.loads(out.stdout.split("LISTENING ", 1)[1])
-    assert listening, "no Ray process found listening"
-    exposed = [s for s in listening if s[1] not in LOOPBACK]
-    assert not exposed, f"listening on other interfaces than loopback: {exposed}"
+# In a process of its own, as `xlsearch run` is (Ray caches the node's address in-process, and a
+# test before this one in the same process may have started a cluster on the network).
+LOCAL_RAY_PROBE = textwrap.dedent("""
+    import json, time, ray, psutil
+    from xlsearch.sweep.tuner import init_ray
+    init_ray(None, num_cpus=1)
+    time.sleep(3)  # the dashboard's agent opens its metrics port after start-up
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            found += [(proc.name(), c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="tcp")
+                      if c.status == psutil.CONN_LISTEN]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    gcs = ray.get_runtime_context().gcs_address
+    ray.shutdown()
+    print("GCS", gcs)
+    print("LISTENING", json.dumps(found))
+""")
 
 
 def test_train_finds_its_own_cluster_beside_another_ray(another_ray):
@@ -175,20 +170,24 @@ def test_two_sweeps_started_together_both_finish_and_no_secret_reaches_a_file(tm
         subprocess.run(["rm", "-rf", str(ray_tmp)])
 
 
-def test_a_local_sweep_starts_its_own_ray_beside_one_started_by_ray_start(ray_env):
+def test_a_local_sweeps_ray_is_its_own_beside_a_ray_start_cluster_and_listens_on_loopback_only(ray_env):
     """`ray start --head` on the machine (a colleague's cluster, a notebook server) leaves its
     address in /tmp/ray/ray_current_cluster, which a plain ``ray.init()`` joins: a sweep without
-    --address would land on that cluster (or fail, its --num-cpus refused there)."""
+    --address would land on that cluster (or fail, its --num-cpus refused there). The sweep's own
+    Ray is for this machine only: every port it opens is on the loopback address."""
     from ray_clusters import AutoscalingRehearsal
 
     theirs = AutoscalingRehearsal({}, head_cpus=1)
     theirs.start(ray_env)
     try:
-        probe = ("from xlsearch.sweep.tuner import init_ray; init_ray(None, 1); import ray; "
-                 "print('GCS', ray.get_runtime_context().gcs_address); ray.shutdown()")
-        out = subprocess.run([sys.executable, "-c", probe], env=ray_env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-c", LOCAL_RAY_PROBE], env=ray_env, capture_output=True, text=True,
+                             timeout=180)
     finally:
         theirs.shutdown()
     assert out.returncode == 0, out.stderr[-3000:]
-    ours = out.stdout.split("GCS ")[1].strip()
+    ours = out.stdout.split("GCS ")[1].split()[0]
     assert ours != theirs.address and ours.startswith("127.0.0.1:"), (ours, theirs.address)
+    listening = json.loads(out.stdout.split("LISTENING ", 1)[1])
+    assert listening, "no Ray process found listening"
+    exposed = [s for s in listening if s[1] not in LOOPBACK]
+    assert not exposed, f"listening on other interfaces than loopback: {exposed}"
