@@ -75,3 +75,17 @@ def test_a_language_mbart_lacks_is_refused_listing_all_52():
         parse_spec({**SPEC, "target_languages": ["el"]})
     listed = info.value.allowed.split("mbart supports: ")[1].split(", ")
     assert info.value.field == "target_languages[0]" and len(listed) == 52 and "ka" in listed
+
+
+@pytest.mark.parametrize("name, parameters", [
+    # The architectures built from the published configs; the hub's pages give the same sizes
+    # rounded (582 M, 611 M, 615 M). mT5-base has its own output layer (tied it would be 390 M).
+    ("random-mt5-base", 582_401_280),
+    ("random-mbart-50", 610_879_488),
+    ("random-nllb-600m", 615_073_792),
+])
+def test_a_random_weight_model_has_its_published_checkpoints_size(name, parameters):
+    from xlsearch.models import model_skeleton
+
+    model = model_skeleton(name)
+    assert sum(p.numel() for p in model.parameters()) == parameters

@@ -267,7 +267,7 @@ def test_the_sweep_keeps_the_best_trials_final_weights_and_nothing_of_the_others
 def test_a_sweep_needing_more_disk_than_is_free_is_refused_before_anything_is_written(tmp_path, ray_env):
     from xlsearch.sweep.disk import disk_need, free_bytes
 
-    # 100,000 trials of a 390M-parameter mT5 (random weights: no hub), each kept: ~150 TB.
+    # 100,000 trials of a 582M-parameter mT5 (random weights: no hub), each kept: ~150 TB.
     raw = sweep_spec(tmp_path / "results", model="random-mt5-base", checkpoints={"keep_best": 1_000_000},
                      budget={"max_trials": 100_000})
     raw["search"].update({"num_samples": 100_000, "intermediate_tuning": ["none"]})

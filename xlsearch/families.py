@@ -79,6 +79,7 @@ class ModelFamily:
 
         config_kwargs = dict(sizes)
         config_kwargs.setdefault("vocab_size", len(tokenizer))
+        tied = config_kwargs.pop("tie_word_embeddings", True)
         ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
         if self.forces_language_token:
             # mBART-50 and NLLB start decoding from </s>, then the forced target-language token.
@@ -86,7 +87,16 @@ class ModelFamily:
         else:
             ids.update(decoder_start_token_id=tokenizer.pad_token_id)
         config = getattr(transformers, self.config_class)(**config_kwargs, **ids)
-        return getattr(transformers, self.model_class)(config)
+        model = getattr(transformers, self.model_class)(config)
+        output = model.get_output_embeddings()
+        if not tied and output.weight is model.get_input_embeddings().weight:
+            # transformers 5's MT5Config ties the output layer whatever it is told (a checkpoint
+            # with its own lm_head still loads untied); a random model untied is the real size.
+            import torch
+
+            output.weight = torch.nn.Parameter(output.weight.detach().clone())
+            model.config.tie_word_embeddings = False
+        return model
 
 
 _BART_TINY = dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
@@ -170,7 +180,10 @@ FAMILIES: dict[str, ModelFamily] = {f.name: f for f in (
         tiny_sizes=MappingProxyType(dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_decoder_layers=2,
                                          num_heads=4)),
         published_sizes=MappingProxyType(dict(d_model=768, d_kv=64, d_ff=2048, num_layers=12,
-                                              num_decoder_layers=12, num_heads=12, vocab_size=250112)),
+                                              num_decoder_layers=12, num_heads=12, vocab_size=250112,
+                                              # its own output layer, as google/mt5-base's (582 M
+                                              # parameters; tied, 390 M)
+                                              tie_word_embeddings=False)),
         pretrained_languages=MT5_LANGUAGES,
     ),
     ModelFamily(
