@@ -23,7 +23,7 @@ import yaml
 
 from xlsearch.checks import parse_spec
 from xlsearch.space import planned_trials
-from xlsearch.sweep.budget import DeviceHourStopper, asha_rounds_per_trial, estimate
+from xlsearch.sweep.budget import DeviceHourStopper, asha_rounds_per_trial, asha_share_finishing, estimate
 from xlsearch.space import OptunaSpace, decode_config, grid_configs
 from xlsearch.sweep.tuner import ResourcesError, placement
 from xlsearch.training.params import TrialParams
@@ -103,6 +103,8 @@ def test_asha_expected_rounds():
     assert asha_rounds_per_trial(3, 2, 2) == pytest.approx(2 + 0.5 * 1)
     assert asha_rounds_per_trial(9, 1, 3) == pytest.approx(1 + 2 / 3 + 6 / 9)
     assert asha_rounds_per_trial(4, 4, 2) == 4  # no rung before the end: every trial runs fully
+    assert asha_share_finishing(3, 1, 2) == 0.25 and asha_share_finishing(9, 1, 3) == pytest.approx(1 / 9)
+    assert asha_share_finishing(4, 4, 2) == 1
 
 
 def test_device_hour_stopper_counts_device_seconds():
@@ -134,6 +136,10 @@ def test_estimate_flags_each_exceeded_budget(tmp_path):
     # ASHA with a rung at round 2 of 3: 2.5 rounds expected per trial.
     # 6 trials x (11 s + 2.5 rounds x (15 steps x 1 s + 10 s)) = 441 s = 0.1225 worker-hours
     assert est.device_hours == pytest.approx(6 * (11 + 2.5 * 25) / 3600)
+    # The last round scores every target example (40 s here): half of the trials reach it.
+    full_last = estimate(spec, step_seconds=1.0, eval_seconds=10.0, final_eval_seconds=40.0, concurrency=2,
+                         devices_per_trial=1, device_kind="worker")
+    assert full_last.trial_seconds == pytest.approx(11 + 2.5 * 15 + 2 * 10 + 0.5 * 40)
     problems = est.over_budget(spec)
     assert len(problems) == 1 and problems[0].startswith("budget.gpu_hours = 0.01")
 

@@ -133,6 +133,27 @@ def test_round_metrics_have_every_key_for_every_language(tmp_path):
     assert [m["round"] for m, _, _ in history] == [1, 2]
 
 
+def test_target_languages_are_scored_on_a_fixed_sample_until_the_last_round_which_scores_them_all(tmp_path):
+    from xlsearch.training.evaluate import fixed_sample
+
+    spec = toy_spec(tmp_path, training={"steps_per_round": 1, "rounds": 3, "batch_size": 4, "eval_batch_size": 8,
+                                        "max_input_length": 96, "max_output_length": 12,
+                                        "target_eval_sample": 3, "sample_generations": 8})
+    history = []
+    run_trial(spec, TrialParams(lr=1e-3), report=lambda m, c, s: history.append((m, s)), log=lambda _: None)
+    dev = load_trial_data(spec, ["en", "de", "es"], with_unlabeled=False).dev
+    assert len(dev["de"]) == 8
+    for number, (metrics, samples) in enumerate(history, start=1):
+        last = number == spec.training.rounds
+        for lang in spec.target_languages:
+            scored = {s["id"] for s in samples if s["lang"] == lang}
+            expected = dev[lang] if last else fixed_sample(dev[lang], 3, spec.search.seed)
+            assert metrics[f"target/{lang}/examples"] == len(expected), (number, lang)
+            assert scored == {ex.id for ex in expected}, (number, lang)
+        assert {s["id"] for s in samples if s["lang"] == "en"} == {ex.id for ex in dev["en"]}  # the source: all
+    assert fixed_sample(dev["de"], 3, 0) == fixed_sample(dev["de"], 3, 0) != fixed_sample(dev["de"], 3, 1)
+
+
 @pytest.mark.parametrize("method", ["full", "prompt_tuning", "adapters", "freeze_dec_emb"])
 def test_checkpoint_loads_back_to_the_same_outputs(method, tmp_path):
     spec = toy_spec(tmp_path)

@@ -67,6 +67,9 @@ UNDETERMINED_RATE = "undetermined_rate"
 RUDIMENT_RATE = "rudiment_rate"
 LID_N = "lid_n"
 LANGUAGE_RATES = (WRONG_LANGUAGE_RATE, EMPTY_RATE, UNDETERMINED_RATE, RUDIMENT_RATE, LID_N)
+# ``target/<lang>/examples``: how many of the language's dev examples the round scored (a fixed
+# sample before the last round, all of them in the last; ``training.target_eval_sample``).
+EXAMPLES = "examples"
 
 # In results sent to Tune only: the round's sample outputs, as JSON.
 SAMPLES = "samples_json"

@@ -207,6 +207,9 @@ class TrainingSpec(_Strict):
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     num_beams: Int = Field(1, gt=0, le=64)
     sample_generations: Int = Field(5, ge=0, le=10_000)
+    # Target-language dev examples scored in each round before the last: a fixed sample (the same
+    # in every round and trial); the last round scores them all. 0: all of them in every round.
+    target_eval_sample: Int = Field(200, ge=0, le=10_000_000)
 
 
 class SchedulerSpec(_Strict):

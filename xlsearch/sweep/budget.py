@@ -24,6 +24,15 @@ TRIAL_OVERHEAD_S = 11.0
 def asha_rounds_per_trial(rounds: int, grace_period: int, reduction_factor: float) -> float:
     """Expected eval rounds a trial runs under ASHA: a share 1/eta of the trials passes each rung
     (grace, grace*eta, grace*eta^2, ... < rounds)."""
+    return _asha(rounds, grace_period, reduction_factor)[0]
+
+
+def asha_share_finishing(rounds: int, grace_period: int, reduction_factor: float) -> float:
+    """The expected share of trials that ASHA lets reach the last round."""
+    return _asha(rounds, grace_period, reduction_factor)[1]
+
+
+def _asha(rounds: int, grace_period: int, reduction_factor: float) -> tuple[float, float]:
     rungs = []
     milestone = grace_period
     while milestone < rounds:
@@ -34,7 +43,7 @@ def asha_rounds_per_trial(rounds: int, grace_period: int, reduction_factor: floa
         expected += surviving * (rung - previous)
         surviving /= reduction_factor
         previous = rung
-    return expected + surviving * (rounds - previous)
+    return expected + surviving * (rounds - previous), surviving
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class Estimate:
     devices_per_trial: float
     device_kind: str  # "GPU" or "worker" (CPU-only)
     step_seconds: float
-    eval_seconds: float
+    eval_seconds: float  # a round's evaluation before the last (targets on their fixed sample)
+    final_eval_seconds: float  # the last round's (every target example)
     disk: DiskNeed | None = None  # None when not measured
 
     @property
@@ -76,7 +86,8 @@ class Estimate:
         return [
             f"trials: {self.trials} (at most {self.concurrency} at a time)",
             f"eval rounds per trial: {self.rounds_per_trial:.2f} expected",
-            f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s",
+            f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s "
+            f"({self.final_eval_seconds:.1f} s in the last round, on every target example)",
             f"one trial: {self.trial_seconds:.0f} s expected ({TRIAL_OVERHEAD_S:.0f} s of it start-up)",
             f"wall-clock: {self.wall_clock_hours:.2f} h; {self.device_kind}-hours: {self.device_hours:.2f}",
             *(self.disk.lines() if self.disk else []),
@@ -84,16 +95,20 @@ class Estimate:
 
 
 def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concurrency: int,
-             devices_per_trial: float, device_kind: str) -> Estimate:
-    """Expected cost of a sweep from measured step and eval times."""
+             devices_per_trial: float, device_kind: str, final_eval_seconds: float | None = None) -> Estimate:
+    """Expected cost of a sweep from measured step and eval times (``final_eval_seconds``: the
+    last round's evaluation, by default the same as the others')."""
     cfg = spec.training
     if spec.scheduler.type == "asha":
-        rounds = asha_rounds_per_trial(cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
+        sched = (cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
+        rounds, finishing = asha_rounds_per_trial(*sched), asha_share_finishing(*sched)
     else:
-        rounds = float(cfg.rounds)
-    per_round = cfg.steps_per_round * step_seconds + eval_seconds
-    return Estimate(planned_trials(spec), rounds, TRIAL_OVERHEAD_S + rounds * per_round, concurrency,
-                    devices_per_trial, device_kind, step_seconds, eval_seconds)
+        rounds, finishing = float(cfg.rounds), 1.0
+    final = eval_seconds if final_eval_seconds is None else final_eval_seconds
+    evals = (rounds - finishing) * eval_seconds + finishing * final
+    trial_seconds = TRIAL_OVERHEAD_S + rounds * cfg.steps_per_round * step_seconds + evals
+    return Estimate(planned_trials(spec), rounds, trial_seconds, concurrency, devices_per_trial, device_kind,
+                    step_seconds, eval_seconds, final)
 
 
 class DeviceHourStopper(Stopper):

@@ -288,9 +288,9 @@ def _loopback_only():
         ray_constants.ENABLE_RAY_CLUSTER = before
 
 
-def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[float, float]:
-    """Seconds per optimizer step and per evaluation, timed in a Ray task with one worker's
-    resources (on a GPU when trials get one)."""
+def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[float, float, float]:
+    """Seconds per optimizer step, per evaluation before the last round and per last-round
+    evaluation, timed in a Ray task with one worker's resources (on a GPU when trials get one)."""
     import ray
 
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_calibration_task)
@@ -325,11 +325,13 @@ def input_error(err: BaseException | None) -> BaseException | None:
                  if isinstance(e, (SpecError, DataError)) and not isinstance(e, ray.exceptions.RayTaskError)), None)
 
 
-def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float]:
+def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float, float]:
     """Set a trial up exactly as trials do (full finetuning, the lowest LR), time ``steps``
-    optimizer steps after one warm-up step, and one eval batch of source dev data."""
+    optimizer steps after one warm-up step, and one eval batch of source dev data; scale the
+    latter to what a round evaluates (``xlsearch.training.loop.evaluate``): every source example
+    and the target languages' fixed sample, or every target example in the last round."""
     from xlsearch.checks import parse_spec
-    from xlsearch.training.evaluate import generate
+    from xlsearch.training.evaluate import fixed_sample, generate
     from xlsearch.training.loop import setup_trial
     from xlsearch.training.params import TrialParams
 
@@ -340,20 +342,23 @@ def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> t
     trial.engine.run(batches, 1)  # warm-up: allocations, kernels
     step_seconds = trial.engine.run(batches, steps).seconds / steps
     lang = spec.source_languages[0]
-    dev = trial.data.dev[lang]
-    sample = dev[: cfg.eval_batch_size]
+    dev = trial.data.dev
+    sample = dev[lang][: cfg.eval_batch_size]
     started = time.perf_counter()
     generate(trial.model, trial.codec, sample, lang, max_input_length=cfg.max_input_length,
              max_new_tokens=cfg.max_output_length, batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams,
              device=trial.engine.device, autocast_dtype=trial.engine.dtype)
     per_example = (time.perf_counter() - started) / max(1, len(sample))
-    n_eval = len(dev) * len(spec.all_languages)
-    return step_seconds, per_example * n_eval
+    source = sum(len(dev[lang]) for lang in spec.source_languages)
+    targets = [dev[lang] for lang in spec.target_languages]
+    sampled = sum(len(fixed_sample(d, cfg.target_eval_sample, spec.search.seed)) for d in targets)
+    return step_seconds, per_example * (source + sampled), per_example * (source + sum(map(len, targets)))
 
 
 def estimate_sweep(spec: SweepSpec, placement_: Placement) -> Estimate:
-    step_s, eval_s = calibrate(spec, placement_)
-    return estimate(spec, step_seconds=step_s, eval_seconds=eval_s, concurrency=placement_.concurrency,
+    step_s, eval_s, final_eval_s = calibrate(spec, placement_)
+    return estimate(spec, step_seconds=step_s, eval_seconds=eval_s, final_eval_seconds=final_eval_s,
+                    concurrency=placement_.concurrency,
                     devices_per_trial=placement_.devices_per_trial, device_kind=placement_.device_kind)
 
 

@@ -1,11 +1,16 @@
 """One eval round: generate on each language's dev examples and score what came out.
 
+What is evaluated when: the source languages' dev sets in full every round (the objective, which
+ASHA compares); the target languages' on a fixed sample (:func:`fixed_sample`, the spec's
+``training.target_eval_sample``) in each round before the last, and in full in the last round.
+
 The metrics of a round and their names are listed in :mod:`xlsearch.keys`.
 """
 from __future__ import annotations
 
 import contextlib
 import math
+import random
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -59,6 +64,15 @@ def generate(model, codec: Seq2SeqCodec, examples: Sequence[Example], lang: str,
     return Generations(lang, list(examples), predictions, raw)
 
 
+def fixed_sample(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
+    """``n`` of ``examples`` drawn with ``seed``, in their order: the same ones for the same
+    (examples, n, seed), so that rounds and trials are compared on one sample. All of them when
+    ``n`` is 0 or not smaller than their number."""
+    if n == 0 or len(examples) <= n:
+        return list(examples)
+    return [examples[i] for i in sorted(random.Random(seed).sample(range(len(examples)), n))]
+
+
 def language_rates(task: Task, gens: Generations) -> dict[str, float]:
     """Wrong-language, empty, undetermined and rudiment rates of one language's outputs.
 
@@ -101,6 +115,7 @@ def score_round(task: Task, source: list[Generations], targets: list[Generations
             out[keys.target(g.lang, name)] = value
         for name, value in language_rates(task, g).items():
             out[keys.target(g.lang, name)] = value
+        out[keys.target(g.lang, keys.EXAMPLES)] = float(len(g.examples))
     for name in (*task.metric_names, keys.WRONG_LANGUAGE_RATE):
         out[keys.target_mean(name)] = _mean([out[keys.target(g.lang, name)] for g in targets])
     return out

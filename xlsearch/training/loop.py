@@ -32,7 +32,7 @@ from xlsearch.training.batches import Encoded, encode_examples, training_batches
 from xlsearch.training.checkpoint import read_meta, restore_checkpoint, save_checkpoint
 from xlsearch.training.data import TrialData, load_trial_data
 from xlsearch.training.engine import LOSS_WEIGHT, ExtraLoss, StepEngine, Steps, new_engine
-from xlsearch.training.evaluate import generate, sample_generations, score_round
+from xlsearch.training.evaluate import fixed_sample, generate, sample_generations, score_round
 from xlsearch.training.intermediate import ensure_intermediate_checkpoint
 from xlsearch.training.params import TrialParams
 
@@ -99,7 +99,8 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
             log(f"{params.label()}: loss became non-finite in round {round_index + 1}; trial ended as diverged")
         elif is_main:
             eval_started = time.time()
-            metrics.update(evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples))
+            metrics.update(evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples,
+                                    final=round_index + 1 == cfg.rounds))
             metrics[keys.TIME_EVAL_S] = time.time() - eval_started
         result.history.append(metrics)
         result.rounds_done = round_index + 1
@@ -208,14 +209,17 @@ def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: flo
 
 
 def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepEngine,
-             samples_out: list[dict[str, str]] | None = None) -> dict[str, float]:
-    """Generate on every language's dev examples and score the round."""
+             samples_out: list[dict[str, str]] | None = None, *, final: bool = True) -> dict[str, float]:
+    """Generate on the dev examples and score the round: every source example; every target
+    example in the ``final`` round, else the fixed sample of ``training.target_eval_sample``."""
     cfg = spec.training
     gen = dict(max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
                batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=engine.device,
                autocast_dtype=engine.dtype)
+    sample = 0 if final else cfg.target_eval_sample
     source = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.source_languages]
-    targets = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.target_languages]
+    targets = [generate(model, codec, fixed_sample(data.dev[lang], sample, spec.search.seed), lang, **gen)
+               for lang in spec.target_languages]
     if samples_out is not None:
         samples_out.extend(sample_generations(source + targets, cfg.sample_generations))
     return score_round(task, source, targets)
