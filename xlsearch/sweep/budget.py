@@ -89,7 +89,8 @@ class Estimate:
             f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s "
             f"({self.final_eval_seconds:.1f} s in the last round, on every target example)",
             f"one trial: {self.trial_seconds:.0f} s expected ({TRIAL_OVERHEAD_S:.0f} s of it start-up)",
-            f"wall-clock: {self.wall_clock_hours:.2f} h; {self.device_kind}-hours: {self.device_hours:.2f}",
+            f"wall-clock: {self.wall_clock_hours:.2f} h ({60 * self.wall_clock_hours:.1f} min); "
+            f"{self.device_kind}-hours: {self.device_hours:.2f}",
             *(self.disk.lines() if self.disk else []),
         ]
 
