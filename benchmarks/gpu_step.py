@@ -205,7 +205,7 @@ def main() -> None:
 
     print(f"{name}; torch {torch.__version__}, transformers {transformers.__version__}; "
           f"batch {args.batch} x ({args.src_len} in + {args.tgt_len} out) tokens, bf16 autocast, "
-          f"{args.steps} timed steps after {args.warmup}, {args.repeats} repeats")
+          f"{args.steps} timed steps after {args.warmup}, {args.repeats} repeats" + (" (fp32 on the CPU)" if args.cpu else ""))
     print(f"bf16 8192^3 matrix product: {reached:.0f} TFLOP/s; datasheet peak: {peak or '?'} TFLOP/s")
     tokens = args.batch * (args.src_len + args.tgt_len)
     results: dict = {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,

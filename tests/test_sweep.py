@@ -140,6 +140,20 @@ def test_estimate_flags_each_exceeded_budget(tmp_path):
     full_last = estimate(spec, step_seconds=1.0, eval_seconds=10.0, final_eval_seconds=40.0, concurrency=2,
                          devices_per_trial=1, device_kind="worker")
     assert full_last.trial_seconds == pytest.approx(11 + 2.5 * 15 + 2 * 10 + 0.5 * 40)
+    # Measured start-up (20 s a trial, 30 CPU-seconds of it): on 2 CPUs the trials' processes
+    # share, their CPU seconds set the pace (6 x (30 + 62.5) / 2 = 277.5 s > 3 waves x 82.5 s);
+    # the sweep's own start (10 s measured + 6 s) and its intermediate tuning come on top.
+    from xlsearch.sweep.budget import SWEEP_OVERHEAD_S, intermediate_tuning_seconds
+
+    measured = estimate(spec, step_seconds=1.0, eval_seconds=10.0, concurrency=2, devices_per_trial=1,
+                        device_kind="worker", startup_seconds=20.0, startup_cpu_seconds=30.0, fixed_seconds=10.0)
+    assert measured.trial_seconds == pytest.approx(20 + 2.5 * 25)
+    it_s = intermediate_tuning_seconds(spec, 1.0)
+    assert it_s > 0
+    assert measured.wall_clock_hours * 3600 == pytest.approx(10 + SWEEP_OVERHEAD_S + it_s + 6 * (30 + 62.5) / 2)
+    on_gpus = estimate(spec, step_seconds=1.0, eval_seconds=10.0, concurrency=2, devices_per_trial=1,
+                       device_kind="GPU", startup_seconds=20.0, startup_cpu_seconds=30.0, fixed_seconds=10.0)
+    assert on_gpus.wall_clock_hours * 3600 == pytest.approx(10 + SWEEP_OVERHEAD_S + it_s + 3 * (20 + 62.5))
     problems = est.over_budget(spec)
     assert len(problems) == 1 and problems[0].startswith("budget.gpu_hours = 0.01")
 

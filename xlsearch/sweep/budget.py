@@ -16,9 +16,12 @@ from xlsearch.space import planned_trials
 from xlsearch.spec import SweepSpec
 from xlsearch.sweep.disk import DiskNeed
 
-# Measured on 2 CPUs with Ray 2.60: starting a Train V2 worker group, importing
-# transformers and peft, and tearing it down cost ~11 s per trial on top of its training.
+# A trial's start-up and teardown when nothing measured them (an estimate from given step and
+# eval times); the sweep's calibration measures them on the cluster (``tuner.calibrate``).
 TRIAL_OVERHEAD_S = 11.0
+# What a sweep spends besides Ray's start, its checks and its trials: opening the MLflow store,
+# starting Tune, the final summary (measured on the 2-CPU development machine, Ray 2.60).
+SWEEP_OVERHEAD_S = 6.0
 
 
 def asha_rounds_per_trial(rounds: int, grace_period: int, reduction_factor: float) -> float:
@@ -57,6 +60,11 @@ class Estimate:
     step_seconds: float
     eval_seconds: float  # a round's evaluation before the last (targets on their fixed sample)
     final_eval_seconds: float  # the last round's (every target example)
+    startup_seconds: float = TRIAL_OVERHEAD_S  # a trial's start-up and teardown
+    # Wall-clock of the trials when the machine's CPUs, not the trials' latency, set the pace
+    # (every process of every trial sharing the CPUs; local CPU-only Ray), else 0.
+    cpu_bound_seconds: float = 0.0
+    fixed_seconds: float = 0.0  # the sweep's own: Ray's start, checks, MLflow, Tune, intermediate tuning
     disk: DiskNeed | None = None  # None when not measured
 
     @property
@@ -65,7 +73,8 @@ class Estimate:
 
     @property
     def wall_clock_hours(self) -> float:
-        return math.ceil(self.trials / self.concurrency) * self.trial_seconds / 3600
+        waves = math.ceil(self.trials / self.concurrency) * self.trial_seconds
+        return (self.fixed_seconds + max(waves, self.cpu_bound_seconds)) / 3600
 
     def over_budget(self, spec: SweepSpec) -> list[str]:
         """Lines naming each budget the estimate exceeds (empty when it fits)."""
@@ -88,7 +97,12 @@ class Estimate:
             f"eval rounds per trial: {self.rounds_per_trial:.2f} expected",
             f"one optimizer step: {self.step_seconds:.3f} s; one evaluation: {self.eval_seconds:.1f} s "
             f"({self.final_eval_seconds:.1f} s in the last round, on every target example)",
-            f"one trial: {self.trial_seconds:.0f} s expected ({TRIAL_OVERHEAD_S:.0f} s of it start-up)",
+            f"one trial: {self.trial_seconds:.0f} s expected ({self.startup_seconds:.0f} s of it start-up and teardown)",
+            *([f"besides the trials: {self.fixed_seconds:.0f} s (Ray's start, the checks, this calibration, "
+               f"MLflow, Tune, intermediate tuning)"] if self.fixed_seconds else []),
+            *([f"the machine's CPUs set the pace: {self.cpu_bound_seconds / 60:.1f} min of trials when every "
+               f"trial's processes share them"]
+              if self.cpu_bound_seconds > math.ceil(self.trials / self.concurrency) * self.trial_seconds else []),
             f"wall-clock: {self.wall_clock_hours:.2f} h ({60 * self.wall_clock_hours:.1f} min); "
             f"{self.device_kind}-hours: {self.device_hours:.2f}",
             *(self.disk.lines() if self.disk else []),
@@ -96,9 +110,14 @@ class Estimate:
 
 
 def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concurrency: int,
-             devices_per_trial: float, device_kind: str, final_eval_seconds: float | None = None) -> Estimate:
-    """Expected cost of a sweep from measured step and eval times (``final_eval_seconds``: the
-    last round's evaluation, by default the same as the others')."""
+             devices_per_trial: float, device_kind: str, final_eval_seconds: float | None = None,
+             startup_seconds: float = TRIAL_OVERHEAD_S, startup_cpu_seconds: float | None = None,
+             cpus_per_trial: float = 1.0, fixed_seconds: float = 0.0) -> Estimate:
+    """Expected cost of a sweep from measured times: a step, an evaluation (``final_eval_seconds``:
+    the last round's, by default the same), a trial's start-up and teardown, and the sweep's own
+    ``fixed_seconds`` so far. ``startup_cpu_seconds`` (the CPU a trial's start-up takes from the
+    machine, all its processes together) adds a CPU-bound pace on a machine without GPUs: the
+    trials' CPU seconds over the CPUs the trials hold."""
     cfg = spec.training
     if spec.scheduler.type == "asha":
         sched = (cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
@@ -107,9 +126,23 @@ def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concu
         rounds, finishing = float(cfg.rounds), 1.0
     final = eval_seconds if final_eval_seconds is None else final_eval_seconds
     evals = (rounds - finishing) * eval_seconds + finishing * final
-    trial_seconds = TRIAL_OVERHEAD_S + rounds * cfg.steps_per_round * step_seconds + evals
-    return Estimate(planned_trials(spec), rounds, trial_seconds, concurrency, devices_per_trial, device_kind,
-                    step_seconds, eval_seconds, final)
+    work = rounds * cfg.steps_per_round * step_seconds + evals
+    trials = planned_trials(spec)
+    cpu_bound = 0.0
+    if startup_cpu_seconds is not None and device_kind != "GPU":
+        cpu_bound = trials * (startup_cpu_seconds + work * cpus_per_trial) / (concurrency * cpus_per_trial)
+    fixed = fixed_seconds + (SWEEP_OVERHEAD_S if fixed_seconds else 0.0) + intermediate_tuning_seconds(spec, step_seconds)
+    return Estimate(trials, rounds, startup_seconds + work, concurrency, devices_per_trial, device_kind,
+                    step_seconds, eval_seconds, final, startup_seconds, cpu_bound, fixed)
+
+
+def intermediate_tuning_seconds(spec: SweepSpec, step_seconds: float) -> float:
+    """The intermediate-tuning stage, from a finetuning step's time scaled by its batch's tokens
+    (an LM batch is inputs and labels of up to ``max_length`` each)."""
+    cfg = spec.training
+    task_tokens = cfg.batch_size * (cfg.max_input_length + cfg.max_output_length)
+    return sum(it.steps * step_seconds * it.batch_size * 2 * it.max_length / task_tokens
+               for it in spec.search.intermediate_tuning if it != "none")
 
 
 class DeviceHourStopper(Stopper):

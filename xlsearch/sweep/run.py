@@ -82,7 +82,7 @@ def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | No
         place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
         log(f"calibrating: a few optimizer steps and one eval batch of {spec.model} "
             f"({place.device_kind}, {place.cpus_per_worker:g} CPU per worker)...")
-        est = dataclasses.replace(estimate_sweep(spec, place),
+        est = dataclasses.replace(estimate_sweep(spec, place, local=not address),
                                   disk=disk_need_or_none(spec, place.concurrency, log))
     finally:
         if not address:
@@ -129,7 +129,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         if not resuming:
             check_disk(spec, place.concurrency, log)
         if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours):
-            est = estimate_sweep(spec, place)
+            est = estimate_sweep(spec, place, local=not address)
             log("estimate: " + "; ".join(est.lines()))
             problems = est.over_budget(spec)
             if problems and not allow_over_budget:

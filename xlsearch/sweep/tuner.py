@@ -288,13 +288,122 @@ def _loopback_only():
         ray_constants.ENABLE_RAY_CLUSTER = before
 
 
-def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3) -> tuple[float, float, float]:
-    """Seconds per optimizer step, per evaluation before the last round and per last-round
-    evaluation, timed in a Ray task with one worker's resources (on a GPU when trials get one)."""
-    import ray
+def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3, *, local: bool = True) -> Calibration:
+    """Time a real short trial: a one-trial Tune run whose Ray Train worker sets the trial up as
+    trials do (full finetuning, the lowest LR), takes ``steps`` optimizer steps after a warm-up
+    step and generates one eval batch, on one worker's resources (a GPU when trials get one).
 
-    task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_calibration_task)
-    return ray_get(task.remote(spec.model_dump(), spec.base_dir, steps))
+    Measured: the step and evaluation times, the trial's start-up (from the Tune trial's start
+    until its first step could be taken: Tune's and Train's processes, imports, data and model)
+    and its teardown; on a ``local`` Ray, the CPU seconds the whole run took from the machine."""
+    import tempfile
+
+    from ray import tune
+
+    cpu_before = _machine_cpu_seconds()
+    with tempfile.TemporaryDirectory(prefix="xlsearch-calibration-") as tmp:
+        trainable = tune.with_resources(
+            tune.with_parameters(_calibration_driver, spec_dict=spec.model_dump(), base_dir=spec.base_dir,
+                                 steps=steps, gpus_per_worker=placement_.gpus_per_worker,
+                                 cpus_per_worker=placement_.cpus_per_worker),
+            {"cpu": 0, "memory": DRIVER_MEMORY_BYTES})
+        tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(num_samples=1),
+                           run_config=tune.RunConfig(name="calibration", storage_path=tmp, verbose=0))
+        started = time.time()
+        with _scoped_env("TUNE_PRINT_ALL_TRIAL_ERRORS", "0"):  # its error comes back below, in one line
+            result = tuner.fit()[0]
+        ended = time.time()
+    if result.error is not None:
+        found = input_error(result.error)
+        if found is not None:
+            raise found from None
+        raise RuntimeError(f"the calibration trial failed: {str(result.error).strip().splitlines()[-1]}")
+    m = result.metrics
+    work = m["work_s"]  # the steps and the eval batch: not start-up
+    cpu = _machine_cpu_seconds() - cpu_before if local else None
+    return Calibration(step_seconds=m["step_s"], eval_seconds=m["eval_s"], final_eval_seconds=m["final_eval_s"],
+                       startup_seconds=max(0.0, ended - started - work),
+                       startup_cpu_seconds=None if cpu is None else max(0.0, cpu - work * placement_.cpus_per_worker))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    step_seconds: float
+    eval_seconds: float  # an evaluation before the last round
+    final_eval_seconds: float  # the last round's
+    startup_seconds: float  # a trial's wall-clock besides its steps and evaluations
+    startup_cpu_seconds: float | None  # the CPU it took from the machine (local Ray only)
+
+
+def seconds_so_far() -> float:
+    """Seconds since this process started: the part of a sweep's wall-clock before its trials,
+    measured rather than guessed."""
+    import psutil
+
+    return max(0.0, time.time() - psutil.Process().create_time())
+
+
+def _machine_cpu_seconds() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.system + getattr(t, "nice", 0.0)
+
+
+def _calibration_driver(config: dict[str, Any], spec_dict: dict[str, Any], base_dir: str, steps: int,
+                        gpus_per_worker: float, cpus_per_worker: float) -> None:
+    """The calibration's Tune trainable: one Train run of :func:`_calibration_worker`, built as
+    :func:`xlsearch.sweep.trainable.trial_driver` builds a trial's."""
+    import ray.train
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from xlsearch.sweep.trainable import _trainer_class
+
+    use_gpu = gpus_per_worker > 0
+    resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if use_gpu else {})}
+    storage = ray.tune.get_context().get_trial_dir()
+    trainer = _trainer_class()(
+        _calibration_worker, train_loop_config={"spec": spec_dict, "base_dir": base_dir, "steps": steps},
+        scaling_config=ray.train.ScalingConfig(num_workers=1, use_gpu=use_gpu, resources_per_worker=resources),
+        run_config=ray.train.RunConfig(name="train", storage_path=storage, callbacks=[TuneReportCallback()]))
+    trainer.fit()
+
+
+def _calibration_worker(config: dict[str, Any]) -> None:
+    """Set a trial up exactly as trials do, time ``steps`` optimizer steps after one warm-up step
+    and one eval batch of source dev data; scale the latter to what a round evaluates
+    (``xlsearch.training.loop.evaluate``): every source example and the target languages' fixed
+    sample, or every target example in the last round."""
+    import ray.train
+    import ray.train.torch
+
+    from xlsearch.checks import parse_spec
+    from xlsearch.training.evaluate import fixed_sample, generate
+    from xlsearch.training.loop import setup_trial
+    from xlsearch.training.params import TrialParams
+
+    spec = parse_spec(config["spec"], base_dir=config["base_dir"])
+    steps, cfg = config["steps"], spec.training
+    trial = setup_trial(spec, TrialParams(lr=1e-5), device=ray.train.torch.get_device(), log=lambda _: None)
+    work_started = time.perf_counter()
+    batches = trial.batches()
+    warm = trial.engine.run(batches, 1)  # allocations, kernels
+    step_seconds = trial.engine.run(batches, steps).seconds / steps
+    lang = spec.source_languages[0]
+    dev = trial.data.dev
+    sample = dev[lang][: cfg.eval_batch_size]
+    started = time.perf_counter()
+    generate(trial.model, trial.codec, sample, lang, max_input_length=cfg.max_input_length,
+             max_new_tokens=cfg.max_output_length, batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams,
+             device=trial.engine.device, autocast_dtype=trial.engine.dtype)
+    per_example = (time.perf_counter() - started) / max(1, len(sample))
+    source = sum(len(dev[lang]) for lang in spec.source_languages)
+    targets = [dev[lang] for lang in spec.target_languages]
+    sampled = sum(len(fixed_sample(d, cfg.target_eval_sample, spec.search.seed)) for d in targets)
+    # The warm-up step counts as a step: a trial pays it too.
+    work = time.perf_counter() - work_started - warm.seconds + step_seconds
+    ray.train.report({"step_s": step_seconds, "eval_s": per_example * (source + sampled),
+                      "final_eval_s": per_example * (source + sum(map(len, targets))), "work_s": work})
 
 
 def ray_get(refs):
@@ -325,41 +434,17 @@ def input_error(err: BaseException | None) -> BaseException | None:
                  if isinstance(e, (SpecError, DataError)) and not isinstance(e, ray.exceptions.RayTaskError)), None)
 
 
-def _calibration_task(spec_dict: dict[str, Any], base_dir: str, steps: int) -> tuple[float, float, float]:
-    """Set a trial up exactly as trials do (full finetuning, the lowest LR), time ``steps``
-    optimizer steps after one warm-up step, and one eval batch of source dev data; scale the
-    latter to what a round evaluates (``xlsearch.training.loop.evaluate``): every source example
-    and the target languages' fixed sample, or every target example in the last round."""
-    from xlsearch.checks import parse_spec
-    from xlsearch.training.evaluate import fixed_sample, generate
-    from xlsearch.training.loop import setup_trial
-    from xlsearch.training.params import TrialParams
-
-    spec = parse_spec(spec_dict, base_dir=base_dir)
-    cfg = spec.training
-    trial = setup_trial(spec, TrialParams(lr=1e-5), log=lambda _: None)
-    batches = trial.batches()
-    trial.engine.run(batches, 1)  # warm-up: allocations, kernels
-    step_seconds = trial.engine.run(batches, steps).seconds / steps
-    lang = spec.source_languages[0]
-    dev = trial.data.dev
-    sample = dev[lang][: cfg.eval_batch_size]
-    started = time.perf_counter()
-    generate(trial.model, trial.codec, sample, lang, max_input_length=cfg.max_input_length,
-             max_new_tokens=cfg.max_output_length, batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams,
-             device=trial.engine.device, autocast_dtype=trial.engine.dtype)
-    per_example = (time.perf_counter() - started) / max(1, len(sample))
-    source = sum(len(dev[lang]) for lang in spec.source_languages)
-    targets = [dev[lang] for lang in spec.target_languages]
-    sampled = sum(len(fixed_sample(d, cfg.target_eval_sample, spec.search.seed)) for d in targets)
-    return step_seconds, per_example * (source + sampled), per_example * (source + sum(map(len, targets)))
-
-
-def estimate_sweep(spec: SweepSpec, placement_: Placement) -> Estimate:
-    step_s, eval_s, final_eval_s = calibrate(spec, placement_)
-    return estimate(spec, step_seconds=step_s, eval_seconds=eval_s, final_eval_seconds=final_eval_s,
-                    concurrency=placement_.concurrency,
-                    devices_per_trial=placement_.devices_per_trial, device_kind=placement_.device_kind)
+def estimate_sweep(spec: SweepSpec, placement_: Placement, *, local: bool = True) -> Estimate:
+    """The sweep's expected cost from a real short trial (:func:`calibrate`), plus what this
+    process has spent so far (Python's imports, Ray's start, the checks, the calibration)."""
+    c = calibrate(spec, placement_, local=local)
+    fixed_seconds = seconds_so_far()
+    return estimate(spec, step_seconds=c.step_seconds, eval_seconds=c.eval_seconds,
+                    final_eval_seconds=c.final_eval_seconds, concurrency=placement_.concurrency,
+                    devices_per_trial=placement_.devices_per_trial, device_kind=placement_.device_kind,
+                    startup_seconds=c.startup_seconds, startup_cpu_seconds=c.startup_cpu_seconds,
+                    cpus_per_trial=placement_.cpus_per_worker * placement_.num_workers,
+                    fixed_seconds=fixed_seconds)
 
 
 def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Callable[[str], None]) -> None:
