@@ -70,6 +70,11 @@ def test_tokenizer_round_trips_the_world_after_save_and_load(tmp_path):
     summary = load_builtin("lab", "xlsum", "en", "train")[0].targets[0]
     # One token per word and per "."; the name in 2-3 syllable pieces; then </s>.
     assert len(codec.encode([summary], "en", 512)[0]) <= len(summary.split()) + 4
+    # As mT5's tokenizer does, a plain call ends the text with </s> (code written for mT5 relies on
+    # it to teach the model to stop); truncation keeps it.
+    plain = codec.tokenizer(summary)["input_ids"]
+    assert plain == codec.encode([summary], "en", 512)[0]
+    assert codec.tokenizer(summary, truncation=True, max_length=4)["input_ids"][-1] == codec.eos_token_id
 
 
 def test_span_corruption_works_with_the_lab_tokenizer():

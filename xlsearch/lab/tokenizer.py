@@ -48,7 +48,7 @@ def build_tokenizer(texts: Iterable[str], names: Iterable[str] = ()):
     """A ``PreTrainedTokenizerFast`` over the words of ``texts``: ``<pad>`` 0, ``</s>`` 1,
     ``<unk>`` 2, the words by frequency (``names`` left out: they get syllable pieces), the
     pieces, then the 100 sentinels (mT5 keeps them at the end)."""
-    from tokenizers import Tokenizer, decoders, models
+    from tokenizers import Tokenizer, decoders, models, processors
     from transformers import PreTrainedTokenizerFast
 
     names = set(names)
@@ -60,6 +60,11 @@ def build_tokenizer(texts: Iterable[str], names: Iterable[str] = ()):
     core = Tokenizer(models.WordPiece(vocab, unk_token=UNK, continuing_subword_prefix="##"))
     core.pre_tokenizer = pre
     core.decoder = decoders.WordPiece(prefix="##", cleanup=True)  # no space before . and ,
+    # Like mT5's own tokenizer, `</s>` ends every encoded text (with add_special_tokens, the
+    # default): code written for mT5 that leaves the ending to the tokenizer trains the model to
+    # stop. xlsearch itself adds it in Seq2SeqCodec.encode and encodes with add_special_tokens=False.
+    core.post_processor = processors.TemplateProcessing(single=f"$A {EOS}", pair=f"$A {EOS} $B {EOS}",
+                                                        special_tokens=[(EOS, vocab[EOS])])
     return PreTrainedTokenizerFast(tokenizer_object=core, pad_token=PAD, eos_token=EOS, unk_token=UNK,
                                    mask_token=MASK, additional_special_tokens=sentinel_tokens(),
                                    clean_up_tokenization_spaces=False)
