@@ -249,6 +249,13 @@ def main() -> None:
           f"target mean {x_best['metrics'].get(target_key, math.nan):.1f})")
     same = pick(h_best["config"]) == pick(x_best["config"])
     print(f"  same pick: {'yes' if same else 'no'}")
+    if not same:  # each pick as the other way scored it: a disagreement within noise, or not
+        h_rows = {pick(r["config"]): r["metrics"] for r in runs["H"][-1]["summary"]["trials"]}
+        x_rows = {pick(r["config"]): r["metrics"] for r in x_sum["results"]}
+        x_of_h = x_rows.get(pick(h_best["config"]), {})
+        print(f"  the hand-wired pick in xlsearch's run: source {x_of_h.get(objective, math.nan):.1f} "
+              f"(round {x_of_h.get('round', '?')}); xlsearch's pick in the hand-wired run: source "
+              f"{h_rows.get(pick(x_best['config']), {}).get('source_rougeL', math.nan):.1f}")
     if estimated is not None:
         print(f"  estimate         {estimated:.1f} min for xlsearch, measured {x_s / 60:.1f} min: "
               f"{100 * (estimated * 60 / x_s - 1):+.0f}%")
