@@ -128,7 +128,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
             f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
         if not resuming:
             check_disk(spec, place.concurrency, log)
-        if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours):
+        # The estimate exists to refuse an over-budget sweep; told to start anyway, the sweep
+        # spends no calibration trial on it (`xlsearch estimate` prints it), and the budget still
+        # stops the sweep at its cap.
+        if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours) and not allow_over_budget:
             est = estimate_sweep(spec, place, local=not address)
             log("estimate: " + "; ".join(est.lines()))
             problems = est.over_budget(spec)
