@@ -121,7 +121,7 @@ def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concu
     cfg = spec.training
     if spec.scheduler.type == "asha":
         sched = (cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
-        rounds, finishing = asha_rounds_per_trial(*sched), asha_share_finishing(*sched)
+        rounds, finishing = _asha(*sched)  # the rung walk once, for both
     else:
         rounds, finishing = float(cfg.rounds), 1.0
     final = eval_seconds if final_eval_seconds is None else final_eval_seconds
