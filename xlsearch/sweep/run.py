@@ -135,7 +135,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
             est = estimate_sweep(spec, place, local=not address)
             log("estimate: " + "; ".join(est.lines()))
             problems = est.over_budget(spec)
-            if problems and not allow_over_budget:
+            if problems:
                 raise BudgetExceeded(f"{problems[0]}; shrink the sweep, raise the budget, or pass --allow-over-budget "
                                      "(the budget then still stops the sweep at its cap)")
         created_dir = not sweep_dir.exists()
