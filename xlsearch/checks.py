@@ -17,9 +17,9 @@ from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
 from xlsearch.space import grid_size, setting_choices
-from xlsearch.spec import Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
+from xlsearch.spec import PERFECT_TRANSLATION, Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
-from xlsearch.tasks.builtin import BUILTIN_DATASETS
+from xlsearch.tasks.builtin import BUILTIN_DATASETS, PARALLEL_DATASETS
 
 CLOUD_STORAGE_REFUSED = (
     "a folder path, not a URI: the sweep folder (Tune's state, checkpoints, the intermediate-tuning cache, "
@@ -63,6 +63,7 @@ def check_spec(spec: SweepSpec) -> None:
     _check_lr(spec.search.lr)
     _check_methods(spec, family)
     _check_intermediate_tuning(spec, family)
+    _check_train_data(spec)
     _check_data(spec, extra_train_languages=method_languages(spec))
     _check_grid_and_budget(spec)
     if spec.training.batch_size % spec.resources.workers:
@@ -242,6 +243,47 @@ def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
                             f"the {family.name} family pretrains with '{expected}' (or 'auto')")
         for j, code in enumerate(option.languages or []):
             _check_language(f"search.intermediate_tuning[{i}].languages[{j}]", code, family)
+
+
+def _check_train_data(spec: SweepSpec) -> None:
+    choices = spec.search.train_data
+    if not choices:
+        raise SpecError("search.train_data", [], "a non-empty list of 'source' and/or 'translate_train'")
+    if len(set(choices)) < len(choices):
+        raise SpecError("search.train_data", choices, "give each of 'source' and 'translate_train' once")
+    if "translate_train" in choices:
+        check_translation(spec)
+
+
+def check_translation(spec: SweepSpec, targets: list[str] | None = None) -> None:
+    """Whether ``translation.model`` can translate the first source language's training data into
+    ``targets`` (default: every target language), loading nothing. Raises :class:`SpecError`."""
+    name, source = spec.translation.model, spec.source_languages[0]
+    targets = list(spec.target_languages if targets is None else targets)
+    if name == PERFECT_TRANSLATION:
+        src = task_source(spec, source, "train")
+        if src is None or src.builtin not in PARALLEL_DATASETS:
+            raise SpecError("translation.model", name,
+                            f"the perfect translation exists only for builtin datasets that write every example in "
+                            f"every language ({', '.join(sorted(PARALLEL_DATASETS))}); the {source} training data "
+                            f"here is {src.describe() if src else 'missing'}")
+        return
+    try:
+        family = get_family(resolve_model(name).family)
+    except ModelError as err:
+        raise SpecError("translation.model", name, str(err)) from None
+    except (OSError, ValueError) as err:
+        raise SpecError("translation.model", name, f"not a registry name, a hub id or a readable model directory "
+                        f"({str(err)[:100]})") from None
+    if not family.forces_language_token:
+        raise SpecError("translation.model", name,
+                        f"a {family.name} model has no language tokens to be told which language to write; give an "
+                        f"MT model of a family that has them (NLLB-200, mBART-50 many-to-many) or "
+                        f"{PERFECT_TRANSLATION!r} for the lab")
+    for lang in [source, *targets]:
+        if not family.supports(lang):
+            raise SpecError("translation.model", name, f"cannot translate {source} -> {lang}: {family.name} has no "
+                            f"language token for {lang!r}")
 
 
 def _check_data(spec: SweepSpec, extra_train_languages: set[str]) -> None:

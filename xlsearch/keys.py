@@ -78,6 +78,15 @@ SAMPLES = "samples_json"
 LR = "lr"
 LOG10_LR = "log10_lr"
 
+# What a trial trained on (a trial parameter, in configs, MLflow params and analysis frames):
+# the source languages' training data (zero-shot transfer), or that data and its machine
+# translation into every target language (translate-train: not zero-shot, never chosen by the
+# zero-shot rule).
+TRAIN_DATA = "train_data"
+SOURCE_DATA = "source"
+TRANSLATE_TRAIN = "translate_train"
+TRAIN_DATA_CHOICES = (SOURCE_DATA, TRANSLATE_TRAIN)
+
 # Tune's own entries of a result that the sweep reads.
 TRIAL_ID = "trial_id"
 TRAINING_ITERATION = "training_iteration"

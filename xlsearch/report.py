@@ -40,14 +40,15 @@ def language_table(metrics: dict[str, Any], source_languages: Sequence[str], tar
 
 def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[str],
                  metric_names: Sequence[str], objective: str, limit: int = 30) -> str:
-    """One row per trial that reported (``{"config", "metrics"}`` items), grouped by method and
-    intermediate tuning, LR ascending, so the effect of the LR reads down a group: the source
+    """One row per trial that reported (``{"config", "metrics"}`` items), zero-shot trials first,
+    then translate-train ones (marked), grouped by method and intermediate tuning, LR ascending, so the effect of the LR reads down a group: the source
     dev score (the objective, and exact match where the task has it), then the wrong-language
     rate in each target language and on average, and the mean target score. With more than
     ``limit`` trials, the best ``limit`` by ``objective`` are shown."""
     reported = [t for t in trials if t.get("metrics") and objective in t["metrics"]]
     shown = sorted(reported, key=lambda t: -t["metrics"][objective])[:limit]
-    shown.sort(key=lambda t: (str(t["config"]["method"]), str(t["config"]["intermediate_tuning"]), t["config"]["lr"]))
+    shown.sort(key=lambda t: (str(t["config"].get(keys.TRAIN_DATA, keys.SOURCE_DATA)), str(t["config"]["method"]),
+                              str(t["config"]["intermediate_tuning"]), t["config"]["lr"]))
     source = [keys.metric_of(objective), *(["exact_match"] if "exact_match" in metric_names else [])]
     source = list(dict.fromkeys(source))
     header = ["method", "it", "lr", "rounds", *(f"src {m}" for m in source),
@@ -55,10 +56,25 @@ def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[st
     rows = []
     for t in shown:
         c, m = t["config"], t["metrics"]
-        rows.append([str(c["method"]), str(c["intermediate_tuning"]), f"{c['lr']:.1e}", str(m.get(keys.ROUND, "-")),
+        method = str(c["method"]) + (" (translate-train)" if c.get(keys.TRAIN_DATA) == keys.TRANSLATE_TRAIN else "")
+        rows.append([method, str(c["intermediate_tuning"]), f"{c['lr']:.1e}", str(m.get(keys.ROUND, "-")),
                      *(_cell(m.get(keys.source_dev(name))) for name in source),
                      *(_cell(m.get(keys.target(lang, keys.WRONG_LANGUAGE_RATE)), True) for lang in target_languages),
                      _cell(m.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE)), True),
                      _cell(m.get(keys.target_mean(source[0])))])
     note = f"\n(the best {limit} of {len(reported)} trials by {objective})" if len(reported) > limit else ""
     return format_table(header, rows) + note
+
+
+def zero_shot_vs_translate_train(zero_shot: dict[str, Any], translate_train: dict[str, Any],
+                                 target_languages: Sequence[str], metric: str) -> str:
+    """Per target language: the zero-shot choice's score, the translate-train choice's, and the
+    share of the translate-train score zero-shot reaches."""
+    rows = []
+    for lang in [*target_languages, None]:
+        key = keys.target_mean(metric) if lang is None else keys.target(lang, metric)
+        z, t = zero_shot.get(key), translate_train.get(key)
+        share = f"{100 * z / t:.0f}%" if z is not None and t and t == t and z == z else ""
+        rows.append([lang or "target mean", _cell(z), _cell(t), share])
+    return format_table(["language", f"zero-shot {metric}", f"translate-train {metric}", "zero-shot / translate-train"],
+                        rows)

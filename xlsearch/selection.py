@@ -126,6 +126,17 @@ def usable(rows: pd.DataFrame, objective: str) -> pd.DataFrame:
     return ok[ok[objective].notna()]
 
 
+def by_train_data(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``frame``'s rows per training data (``keys.TRAIN_DATA``): ``source`` (zero-shot; also where
+    the column is missing or NaN, as in sweeps from before translate-train), ``translate_train``,
+    each part without the column, so a rule given one part compares all of its trials. Parts
+    without rows are left out."""
+    if keys.TRAIN_DATA not in frame:
+        return {keys.SOURCE_DATA: frame} if len(frame) else {}
+    data = frame[keys.TRAIN_DATA].fillna(keys.SOURCE_DATA).astype(str)
+    return {value: frame[data == value].drop(columns=keys.TRAIN_DATA) for value in sorted(data.unique())}
+
+
 # ---------------------------------------------------------------------------------------------
 # Rules
 
@@ -199,17 +210,29 @@ def select_all(rows: pd.DataFrame, objective: str, metric: str, langs: Sequence[
     return {rule: choose(rule, rows, setting) for rule in SELECTION_RULES}
 
 
+def zero_shot_part(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of zero-shot trials (trained on source-language data only): translate-train
+    trials read target-language training data and are never a zero-shot choice."""
+    return by_train_data(frame).get(keys.SOURCE_DATA, frame.iloc[0:0])
+
+
 def zero_shot_choice(frame: pd.DataFrame, objective: str, langs: Sequence[str] | None = None) -> Choice:
-    """The sweep's zero-shot choice: the source_dev rule over all comparable trials of
+    """The sweep's zero-shot choice: the source_dev rule over all comparable zero-shot trials of
     ``frame``, every method and intermediate tuning together."""
     langs = keys.target_languages(frame.columns) if langs is None else list(langs)
-    return choose(ZERO_SHOT_RULE, comparable(frame), Setting(objective, keys.metric_of(objective), langs))
+    part = zero_shot_part(frame)
+    if part.empty:
+        return Choice(ZERO_SHOT_RULE, None, None, note="no zero-shot trial")
+    return choose(ZERO_SHOT_RULE, comparable(part), Setting(objective, keys.metric_of(objective), langs))
 
 
 def zero_shot_ranking(frame: pd.DataFrame, objective: str) -> list[str]:
-    """The trial ids of ``frame``'s comparable trials in the zero-shot rule's order, best first
-    (the first is :func:`zero_shot_choice`'s trial): whose weights a sweep keeps."""
-    rows = usable(comparable(frame), objective)
+    """The trial ids of ``frame``'s comparable zero-shot trials in the zero-shot rule's order,
+    best first (the first is :func:`zero_shot_choice`'s trial): whose weights a sweep keeps."""
+    part = zero_shot_part(frame)
+    if part.empty:
+        return []
+    rows = usable(comparable(part), objective)
     return [str(t) for t in _best_first(rows.assign(_score=rows[objective]))[keys.TRIAL_ID]]
 
 
@@ -245,13 +268,25 @@ def trials_frame(trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def best_trial(trials: Sequence[dict[str, Any]], objective: str) -> dict[str, Any] | None:
-    """The record of the sweep's zero-shot choice (:func:`zero_shot_choice`), or None when no
-    comparable trial has a score."""
+def translate_train_choice(frame: pd.DataFrame, objective: str, langs: Sequence[str] | None = None) -> Choice:
+    """The translate-train arm's choice, set beside the zero-shot one: the same source_dev rule,
+    over the comparable translate-train trials only."""
+    langs = keys.target_languages(frame.columns) if langs is None else list(langs)
+    part = by_train_data(frame).get(keys.TRANSLATE_TRAIN)
+    if part is None or part.empty:
+        return Choice(ZERO_SHOT_RULE, None, None, note="no translate-train trial")
+    return choose(ZERO_SHOT_RULE, comparable(part), Setting(objective, keys.metric_of(objective), langs))
+
+
+def best_trial(trials: Sequence[dict[str, Any]], objective: str, *, translate_train: bool = False
+               ) -> dict[str, Any] | None:
+    """The record of the sweep's zero-shot choice (:func:`zero_shot_choice`), or with
+    ``translate_train`` of the translate-train arm's (:func:`translate_train_choice`); None when
+    no comparable trial of that kind has a score."""
     frame = trials_frame(trials)
     if frame.empty:
         return None
-    choice = zero_shot_choice(frame, objective)
+    choice = (translate_train_choice if translate_train else zero_shot_choice)(frame, objective)
     if choice.trial_id is None:
         return None
     return next(t for position, t in enumerate(trials) if _record_id(t, position) == choice.trial_id)

@@ -54,6 +54,7 @@ class OptunaSpace:
         self.labels = intermediate_labels(spec)
         self.lr = spec.search.lr
         self.methods = spec.search.methods
+        self.train_data = list(spec.search.train_data)
 
     def __call__(self, trial) -> dict[str, Any]:
         constants: dict[str, Any] = {}
@@ -84,11 +85,16 @@ class OptunaSpace:
             trial.suggest_categorical("intermediate_tuning", labels)
         else:
             constants["intermediate_tuning"] = labels[0]
+        if len(self.train_data) > 1:
+            trial.suggest_categorical("train_data", self.train_data)
+        else:
+            constants["train_data"] = self.train_data[0]
         return constants
 
 
 def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every combination of LR, method (with its parameter choices) and intermediate tuning."""
+    """Every combination of LR, method (with its parameter choices), intermediate tuning and
+    training data."""
     lr = spec.search.lr
     if isinstance(lr, Range):
         raise ValueError("a grid needs an explicit list of learning rates")
@@ -99,9 +105,10 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
         for values in itertools.product(*value_lists):
             for rate in lr:
                 for label in intermediate_labels(spec):
-                    config = {"lr": rate, "method": method, "intermediate_tuning": label}
-                    config.update({f"{method}.{n}": _encode_choice(v) for n, v in zip(names, values)})
-                    configs.append(config)
+                    for data in spec.search.train_data:
+                        config = {"lr": rate, "method": method, "intermediate_tuning": label, "train_data": data}
+                        config.update({f"{method}.{n}": _encode_choice(v) for n, v in zip(names, values)})
+                        configs.append(config)
     return configs
 
 
@@ -118,7 +125,7 @@ def grid_size(spec: SweepSpec) -> int | None:
                 return None
             n *= len(setting_choices(domain, METHODS[name].params[key].kind))
         per_method += n
-    return len(s.lr) * per_method * len(s.intermediate_tuning)
+    return len(s.lr) * per_method * len(s.intermediate_tuning) * len(s.train_data)
 
 
 def planned_trials(spec: SweepSpec) -> int:

@@ -190,6 +190,27 @@ class SearchSpec(_Strict):
     lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
     methods: dict[str, dict[str, Domain]] = {"full": {}}
     intermediate_tuning: list[IntermediateTuningOption] = ["none"]
+    # What trials train on: ``source`` (zero-shot transfer) and/or ``translate_train`` (the source
+    # training data and its translation into every target language; see ``translation``).
+    train_data: list[Literal["source", "translate_train"]] = ["source"]
+
+
+# ``translation.model``'s name for the perfect translation a parallel builtin dataset (the lab's
+# world) can write: a ceiling for translate-train, not an MT system.
+PERFECT_TRANSLATION = "perfect-translation"
+
+
+class TranslationSpec(_Strict):
+    """The machine translation behind ``translate_train`` and ``xlsearch translate``: the source
+    training data translated into each target language once (cached under the storage)."""
+
+    # An MT model of a family with language tokens (registry name, hub id or directory), or
+    # PERFECT_TRANSLATION.
+    model: str = Field("nllb-600m", min_length=1, max_length=4096)
+    batch_size: Int = Field(16, gt=0, le=65_536)
+    max_input_length: Int = Field(256, gt=8, le=65_536)  # tokens of one translated segment
+    max_new_tokens: Int = Field(320, gt=1, le=65_536)
+    num_beams: Int = Field(1, gt=0, le=64)
 
 
 class TrainingSpec(_Strict):
@@ -281,6 +302,7 @@ class SweepSpec(_Strict):
     budget: BudgetSpec = BudgetSpec()
     tracking: TrackingSpec = TrackingSpec()
     checkpoints: CheckpointsSpec = CheckpointsSpec()
+    translation: TranslationSpec = TranslationSpec()
     # A relative storage is resolved from the spec file's folder when the spec is read.
     storage: str = Field(DEFAULT_STORAGE, min_length=1, max_length=4096)
 

@@ -67,9 +67,11 @@ class MLflowTracking(Callback):
     def on_trial_start(self, iteration, trials, trial, **info):
         config = trial_config(trial.config)
         params = TrialParams.from_flat(config)
-        # Method and intermediate tuning as tags to group by; the LR as numbers to sort and plot by.
+        # Method, intermediate tuning and training data (translate-train is not zero-shot) as tags
+        # to group by; the LR as numbers to sort and plot by.
         self.tracker.start_trial(trial.trial_id, config, run_name=params.run_name(),
-                                 tags={"method": params.method, "intermediate_tuning": params.intermediate_tuning},
+                                 tags={"method": params.method, "intermediate_tuning": params.intermediate_tuning,
+                                       keys.TRAIN_DATA: params.train_data},
                                  metrics={keys.LR: params.lr, keys.LOG10_LR: math.log10(params.lr)})
 
     def on_trial_result(self, iteration, trials, trial, result, **info):

@@ -110,7 +110,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
     from xlsearch.sweep.disk import CheckpointPruning
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep, init_ray,
-                                      prepare_intermediate_tuning)
+                                      prepare_intermediate_tuning, prepare_translations)
     from xlsearch.tracking import Headline, SweepTracker
     from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
     from xlsearch.training.loop import objective_name
@@ -148,6 +148,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy, planned_trials=planned_trials(spec),
                                      headline=Headline(**keys.headline(objective)))
         prepare_intermediate_tuning(spec, place, log)
+        prepare_translations(spec, place, log)
         callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
                                     spec.training.rounds),
                      ProgressLines(objective, spec.training.rounds, planned_trials(spec)),
@@ -204,12 +205,13 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
     else:
         status = "failed" if trials and counts["failed"] == len(trials) else "finished"
         best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
+    translate_best = best_trial(trials, objective, translate_train=True) if interrupted_by is None else None
     # Trials a signal or the budget cut short got no end from Tune's callbacks.
     _close_open_trial_runs(tracker, "interrupted" if interrupted_by is not None else "stopped_by_budget")
     summary = {
         "sweep": spec.name, "sweep_dir": str(spec.sweep_dir), "status": status, "objective": objective,
         "trials": len(trials), "counts": counts, "errors": counts["failed"], "stopped_early": counts["stopped_early"],
-        "best": best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
+        "best": best, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                   if t["error"] is None and t["metrics"]],
         "failed": [{"trial_id": t["trial_id"], "config": t["config"], "rounds_done": int(t["metrics"].get(keys.ROUND, 0)),
                     "reason": t["reason"]} for t in trials if t["outcome"] == "failed"],
@@ -260,7 +262,7 @@ def trial_records(results) -> list[dict[str, Any]]:
 
 
 def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
-    from xlsearch.report import language_table, trials_table
+    from xlsearch.report import language_table, trials_table, zero_shot_vs_translate_train
     from xlsearch.tasks import get_task
     from xlsearch.training.params import TrialParams
 
@@ -288,6 +290,14 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
         lines.append(f"best by {summary['objective']} (the zero-shot choice): trial {best['trial_id']}, "
                      f"{params.label()}  -> {score:.1f}")
         lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
+    ceiling = summary.get("translate_train_best")
+    if ceiling is not None:
+        params = TrialParams.from_flat(ceiling["config"])
+        lines.append(f"translate-train, not zero-shot (trained on target-language translations), best by "
+                     f"{summary['objective']}: trial {ceiling['trial_id']}, {params.label()}")
+        if best is not None:
+            lines.append(zero_shot_vs_translate_train(best["metrics"], ceiling["metrics"], spec.target_languages,
+                                                      keys.metric_of(summary["objective"])))
     lines.append(f"results: {summary['sweep_dir']}")
     lines.append(f"MLflow: {summary['tracking_uri']}  (browse with: xlsearch ui {summary['sweep_dir']})")
     return "\n".join(lines)

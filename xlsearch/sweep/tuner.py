@@ -460,6 +460,27 @@ def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Cal
         log(f"intermediate tuning '{label}': {'trained' if trained else 'found in cache'}")
 
 
+def prepare_translations(spec: SweepSpec, placement_: Placement, log: Callable[[str], None]) -> None:
+    """Translate-train's data made once, before any trial, in one Ray task with a worker's
+    resources (a GPU when trials get one); trials then read the cached translations."""
+    import ray
+
+    if keys.TRANSLATE_TRAIN not in spec.search.train_data:
+        return
+    task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_translation_task)
+    for line in ray_get(task.remote(spec.model_dump(), spec.base_dir)):
+        log(line)
+
+
+def _translation_task(spec_dict: dict[str, Any], base_dir: str) -> list[str]:
+    from xlsearch.checks import parse_spec
+    from xlsearch.training.translate import ensure_translations
+
+    lines: list[str] = []
+    ensure_translations(parse_spec(spec_dict, base_dir=base_dir), log=lines.append)
+    return lines
+
+
 def _intermediate_task(spec_dict: dict[str, Any], base_dir: str, label: str) -> bool:
     from xlsearch.checks import parse_spec
     from xlsearch.training.intermediate import ensure_intermediate_checkpoint

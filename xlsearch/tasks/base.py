@@ -125,6 +125,15 @@ class Task:
         """The example's input text alone, for language-modelling objectives on target text."""
         return example.input_text
 
+    def translation_parts(self, example: Example) -> tuple[str, ...]:
+        """The texts of a training example that translate-train translates, each on its own:
+        by default the input and the training target."""
+        return (example.input_text, example.targets[0])
+
+    def from_translation(self, example: Example, parts: Sequence[str], lang: str) -> Example:
+        """``example`` rebuilt in ``lang`` from its translated :meth:`translation_parts`."""
+        return Example(id=example.id, lang=lang, input_text=parts[0], targets=(parts[1],))
+
     def language_id_mask(self, examples: Sequence[Example], lang: str) -> list[bool]:
         """Which examples' outputs language id can judge; all of them unless a task says less."""
         return [True] * len(examples)

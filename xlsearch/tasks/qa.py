@@ -146,6 +146,15 @@ class QATask(Task):
         question, _, context = example.input_text.removeprefix(QUESTION_PREFIX).partition(CONTEXT_SEPARATOR)
         return f"{question}\n{context}" if context else question
 
+    def translation_parts(self, example: Example) -> tuple[str, ...]:
+        """Question, context and answer, translated each on its own (the answer is generated, so
+        it need not stay a span of the translated context)."""
+        question, _, context = example.input_text.removeprefix(QUESTION_PREFIX).partition(CONTEXT_SEPARATOR)
+        return (question, context, example.targets[0])
+
+    def from_translation(self, example: Example, parts, lang: str) -> Example:
+        return Example(id=example.id, lang=lang, input_text=qa_input(parts[0], parts[1]), targets=(parts[2],))
+
     def metric_scores(self, predictions: list[str], examples: list[Example], lang: str) -> dict[str, float]:
         from xlsearch.metrics import qa_scores  # lazy: keeps loading data free of metric imports
 

@@ -12,6 +12,7 @@ estimate measures the steps trials take.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import tempfile
 import time
@@ -178,6 +179,14 @@ def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | 
     mix_ratio = method.target_lm_ratio(params.method_params)
     if data is None:
         data = load_trial_data(spec, train_langs, with_unlabeled=mix_ratio > 0)
+    if params.translate_train:
+        # Translate-train: the source data and its translation into every target language (made
+        # once per sweep, before the trials: xlsearch.training.translate).
+        from xlsearch.training.translate import translated_examples
+
+        extra = [lang for lang in spec.target_languages if lang not in train_langs]
+        data = dataclasses.replace(data, train={**data.train, **{lang: translated_examples(spec, lang) for lang in extra}})
+        train_langs = train_langs + extra
 
     it_path = None
     if params.intermediate_tuning != "none":

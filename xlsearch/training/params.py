@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlsearch import keys
 from xlsearch.methods import get_method
 
 
@@ -15,10 +16,13 @@ class TrialParams:
     method: str = "full"
     method_params: dict[str, Any] = field(default_factory=dict)
     intermediate_tuning: str = "none"  # "none" or the label of a spec's LM setting
+    train_data: str = keys.SOURCE_DATA  # or keys.TRANSLATE_TRAIN
 
     def __post_init__(self):
         if not self.lr > 0:
             raise ValueError(f"lr = {self.lr!r}: a learning rate must be > 0")
+        if self.train_data not in keys.TRAIN_DATA_CHOICES:
+            raise ValueError(f"train_data = {self.train_data!r}: one of {', '.join(keys.TRAIN_DATA_CHOICES)}")
         method = get_method(self.method)
         unknown = set(self.method_params) - set(method.params)
         if unknown:
@@ -33,13 +37,20 @@ class TrialParams:
         changed = " ".join(f"{k} {_short(v)}" for k, v in sorted(self.method_params.items())
                            if defaults.get(k) != v)
         method = f"{self.method} {changed}" if changed else self.method
-        return f"{method} · lr {_short(self.lr)} · it {self.intermediate_tuning}"
+        data = " · translate-train" if self.translate_train else ""
+        return f"{method} · lr {_short(self.lr)} · it {self.intermediate_tuning}{data}"
+
+    @property
+    def translate_train(self) -> bool:
+        """Whether the trial trains on translations of the source data too (not zero-shot)."""
+        return self.train_data == keys.TRANSLATE_TRAIN
 
     def flat(self) -> dict[str, Any]:
-        """``{"lr", "method", "intermediate_tuning", "<method>.<param>"...}``: one level, as Tune
-        configs and MLflow params want it; method parameters are filled with their defaults."""
+        """``{"lr", "method", "intermediate_tuning", "train_data", "<method>.<param>"...}``: one
+        level, as Tune configs and MLflow params want it; method parameters are filled with their
+        defaults."""
         out: dict[str, Any] = {"lr": self.lr, "method": self.method,
-                               "intermediate_tuning": self.intermediate_tuning}
+                               "intermediate_tuning": self.intermediate_tuning, keys.TRAIN_DATA: self.train_data}
         resolved = get_method(self.method).resolved_params(self.method_params)
         out.update({f"{self.method}.{k}": v for k, v in resolved.items() if v is not None})
         return out
@@ -50,11 +61,13 @@ class TrialParams:
         prefix = f"{method}."
         params = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
         return cls(lr=float(config["lr"]), method=method, method_params=params,
-                   intermediate_tuning=config.get("intermediate_tuning", "none"))
+                   intermediate_tuning=config.get("intermediate_tuning", "none"),
+                   train_data=config.get(keys.TRAIN_DATA) or keys.SOURCE_DATA)
 
     def label(self) -> str:
         extra = ",".join(f"{k}={v}" for k, v in sorted(self.method_params.items()))
-        return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}"
+        data = " translate-train" if self.translate_train else ""
+        return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}{data}"
 
 
 def _short(value: Any) -> str:

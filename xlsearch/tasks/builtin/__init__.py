@@ -18,6 +18,10 @@ BUILTIN_DATASETS: dict[str, Callable[[str, str, str], list[dict[str, Any]]]] = {
     "lab": lab_rows,
 }
 
+# Builtin datasets that write every example in every language (the same id, the same facts): a
+# perfect translation of their training data exists (``translation.model: perfect-translation``).
+PARALLEL_DATASETS = frozenset({"lab"})
+
 
 def builtin_rows(name: str, task: str, lang: str, split: str) -> list[dict[str, Any]]:
     """The rows of builtin dataset ``name``. Raises ValueError (naming what exists) for an
