@@ -134,6 +134,10 @@ def trial_params_from_sets(spec, sets: list[str]):
     it = values.pop("intermediate_tuning", labels[0])
     if it not in labels:
         raise UsageError(f"--set intermediate_tuning={short_repr(it)}: the spec's settings are: {', '.join(labels)}")
+    data = values.pop("train_data", spec.search.train_data[0])
+    if data not in spec.search.train_data:
+        raise UsageError(f"--set train_data={short_repr(data)}: the spec's search.train_data has: "
+                         f"{', '.join(spec.search.train_data)}")
     try:
         lr_value = float(values.pop("lr", default_lr))
     except (TypeError, ValueError, OverflowError):
@@ -146,14 +150,15 @@ def trial_params_from_sets(spec, sets: list[str]):
         if name != method or param not in METHODS[method].params:
             known = ", ".join(f"{method}.{p}" for p in METHODS[method].params)
             raise UsageError(f"--set {key}: not a parameter of this trial; known: lr, method, "
-                             f"intermediate_tuning{', ' + known if known else ''}")
+                             f"intermediate_tuning, train_data{', ' + known if known else ''}")
         if isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"--set {key}={short_repr(value)}: a finite number")
         if not METHODS[method].params[param].is_valid(value):
             raise UsageError(f"--set {key}={short_repr(value)}: {METHODS[method].params[param].allowed()}")
         method_params[param] = value
     try:
-        return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it)
+        return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it,
+                           train_data=data)
     except ValueError as err:
         raise UsageError(f"--set: {err}") from None
 
@@ -198,6 +203,10 @@ def cmd_trial(args: argparse.Namespace) -> int:
               f"target wrong-language {wrong:.2f}", flush=True)
 
     try:
+        if params.translate_train:
+            from xlsearch.training.translate import ensure_translations
+
+            ensure_translations(spec, progress=not args.quiet)
         result = run_trial(spec, params, report=report, progress=not args.quiet)
     except (SpecError, DataError) as err:  # data that changed since the check, or a hub split's rows
         raise UsageError(one_line(err)) from None
@@ -272,6 +281,39 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0 if not est.over_budget(spec) else 3
 
 
+def cmd_translate(args: argparse.Namespace) -> int:
+    from xlsearch.checks import check_translation
+    from xlsearch.spec import SpecError
+    from xlsearch.tasks import DataError
+
+    spec = _load_spec_or_fail(args.spec)
+    if args.model:
+        spec = spec.model_copy(update={"translation": spec.translation.model_copy(update={"model": args.model})})
+    targets = args.to or spec.target_languages
+    unknown = [t for t in targets if t not in spec.target_languages]
+    if unknown:
+        raise UsageError(f"--to = {unknown[0]!r}: not a target language of the spec; its targets: "
+                         f"{', '.join(spec.target_languages)}")
+    try:
+        check_translation(spec, targets)
+    except SpecError as err:
+        field = "--model" if args.model and err.field == "translation.model" else err.field
+        raise UsageError(str(SpecError(field, err.value, err.allowed, None if args.model else args.spec))) from None
+    _check_data(spec, args.spec)
+
+    from xlsearch.training.translate import ensure_translations, source_language
+
+    print(f"translating the {source_language(spec)} training data of {spec.name} into {', '.join(targets)} "
+          f"with {spec.translation.model}", flush=True)
+    try:
+        done = ensure_translations(spec, targets, progress=not args.quiet)
+    except (SpecError, DataError) as err:
+        raise UsageError(one_line(err)) from None
+    for t in done:
+        print(f"{t.target}: {t.examples} examples in {t.path}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -343,6 +385,28 @@ def _has_browser() -> bool:
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _analyze_study(args: argparse.Namespace) -> int:
+    """`xlsearch analyze --study OUT SWEEP...`: the study tables across the sweeps (analysis.study)."""
+    from pathlib import Path
+
+    from analysis.frame import SweepNotFound
+    from analysis.study import StudyError, build_studies, load_study_sweep, summary_lines, write_study
+
+    if args.out:
+        raise UsageError(f"--out {args.out}: --study writes the study tables only, into its own folder; "
+                         "run analyze without --study for the per-sweep reports")
+    out = Path(args.study).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--study {args.study}: a file, not a folder")
+    try:
+        studies = build_studies([load_study_sweep(source) for source in args.sweeps], args.lid_threshold)
+    except (SweepNotFound, StudyError) as err:
+        raise UsageError(one_line(err)) from None
+    for study in studies.values():
+        print("\n".join(summary_lines(study, write_study(study, out))))
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -353,6 +417,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if not 0 <= args.lid_threshold <= 1:
         raise UsageError(f"--lid-threshold = {args.lid_threshold}: a wrong-language rate in [0, 1]")
+    if args.study:
+        return _analyze_study(args)
     frames = []
     for source in args.sweeps:
         try:
@@ -461,12 +527,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_args(p)
     p.set_defaults(func=cmd_estimate)
 
+    p = sub.add_parser("translate", help="translate the source training data into the target languages "
+                       "(translate-train's data; cached, resumable)")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--model", help="MT model: registry name, hub id or directory (default: the spec's "
+                   "translation.model, else nllb-600m)")
+    p.add_argument("--to", action="append", metavar="LANG", help="only this target language (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_translate)
+
     p = sub.add_parser("analyze", help="choose the LR the zero-shot way; report, tables and plots")
     p.add_argument("sweeps", nargs="+", metavar="SWEEP",
                    help="a sweep directory (STORAGE/NAME) or TRACKING_URI#EXPERIMENT")
     p.add_argument("--out", help="report folder (default: SWEEP/analysis)")
     p.add_argument("--lid-threshold", type=float, default=0.2,
                    help="lid_aware rule: highest mean wrong-language rate a trial may have (default 0.2)")
+    p.add_argument("--study", metavar="OUT",
+                   help="instead of per-sweep reports, study tables across the sweeps into OUT: per task, rows "
+                        "model x method x intermediate tuning (and translate-train), columns the target "
+                        "languages; score and wrong-language rate of the source_dev choice (.md, .csv, .tex)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("lab", help="the offline miniature lab: build its world and pretrained lab-mt5")
