@@ -23,8 +23,8 @@ import pandas as pd  # noqa: E402
 from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
 from xlsearch import keys  # noqa: E402
 from xlsearch.tasks import TASKS, Task  # noqa: E402
-from xlsearch.selection import (RULES, ZERO_SHOT_RULE, Choice, comparable_round, regret, select_all,  # noqa: E402
-                                zero_shot_choice)
+from xlsearch.selection import (RULES, ZERO_SHOT_RULE, Choice, by_train_data, comparable_round, regret,  # noqa: E402
+                                select_all, zero_shot_choice)
 
 
 
@@ -56,8 +56,12 @@ def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
     langs = target_languages(frame)
     final = final_rows(frame)
     choices = {}
-    for key, rows in final.groupby(list(GROUP_COLUMNS), sort=True):
-        choices[tuple(key)] = select_all(rows, objective, metric, langs, threshold)
+    # Each training-data arm on its own: translate-train's groups are rows of their own, marked,
+    # and never compete with the zero-shot trials of their method.
+    for data, part in by_train_data(frame).items():
+        mark = "" if data == keys.SOURCE_DATA else f" ({data.replace('_', '-')})"
+        for (method, it), rows in final_rows(part).groupby(list(GROUP_COLUMNS), sort=True):
+            choices[(f"{method}{mark}", it)] = select_all(rows, objective, metric, langs, threshold)
     return Analysis(frame, final, objective, metric, langs, threshold, choices,
                     zero_shot_choice(frame, objective, langs))
 
@@ -67,7 +71,7 @@ def trial_label(row: pd.Series) -> str:
     from xlsearch.training.params import TrialParams
 
     method = str(row.get("method", "full"))
-    config = {k: v for k, v in row.items() if (k in ("lr", "method", "intermediate_tuning")
+    config = {k: v for k, v in row.items() if (k in ("lr", "method", "intermediate_tuning", keys.TRAIN_DATA)
                                                 or str(k).startswith(f"{method}."))
               and v is not None and not (isinstance(v, float) and math.isnan(v))}
     try:
@@ -87,7 +91,7 @@ def _zero_shot_trial(a: Analysis) -> str:
 def zero_shot_line(a: Analysis) -> str:
     """One line naming the whole sweep's zero-shot choice, as `xlsearch run` names its best."""
     score = f"  -> {a.zero_shot.source_score:.1f}" if a.zero_shot.trial_id is not None else ""
-    return f"zero-shot choice, best by {a.objective} over every compared trial: {_zero_shot_trial(a)}{score}"
+    return f"zero-shot choice, best by {a.objective} over every compared zero-shot trial: {_zero_shot_trial(a)}{score}"
 
 
 def choice_table(a: Analysis, rule: str, value: str) -> pd.DataFrame:
@@ -232,8 +236,10 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
         "",
         f"{n_trials} trials; {stopped} stopped early by ASHA; {diverged} diverged. Selection compares {compared}",
         "",
-        f"**Zero-shot choice for the whole sweep** (the `{ZERO_SHOT_RULE}` rule over every compared trial, all "
-        f"methods and intermediate tuning settings together; the trial `xlsearch run` names best): {zero_shot}.",
+        f"**Zero-shot choice for the whole sweep** (the `{ZERO_SHOT_RULE}` rule over every compared zero-shot trial, "
+        f"all methods and intermediate tuning settings together; the trial `xlsearch run` names best): {zero_shot}. "
+        "Translate-train rows, marked, trained on target-language translations: they are not zero-shot and are "
+        "never this choice.",
         "",
         f"Rules: **source_dev** picks the best `{a.objective}` (the study's protocol, zero-shot); "
         f"**lid_aware** picks the best `{a.objective}` among trials whose mean wrong-language rate is under "
