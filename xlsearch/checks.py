@@ -16,7 +16,7 @@ from xlsearch.languages import LANGUAGES, UnknownLanguageError
 from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
-from xlsearch.space import grid_size, setting_choices
+from xlsearch.space import METHOD_OVERRIDES, grid_size, method_params, setting_choices, uses_train_data
 from xlsearch.spec import PERFECT_TRANSLATION, Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
 from xlsearch.tasks.builtin import BUILTIN_DATASETS, PARALLEL_DATASETS
@@ -146,20 +146,32 @@ def _check_languages(spec: SweepSpec, family: ModelFamily) -> None:
             raise SpecError(f"data.{code}", code, f"unknown language; supported: {', '.join(sorted(LANGUAGES))}")
 
 
-def _check_lr(lr: Range | list[float]) -> None:
+def _check_lr(lr: Any, field: str = "search.lr") -> None:
     if isinstance(lr, Range):
         for bound in ("low", "high"):
             v = getattr(lr, bound)
             if not (v > 0 and math.isfinite(v)):
-                raise SpecError(f"search.lr.{bound}", v, "a learning rate must be a finite number > 0")
+                raise SpecError(f"{field}.{bound}", v, "a learning rate must be a finite number > 0")
         if lr.low > lr.high:
-            raise SpecError("search.lr.low", lr.low, f"must be <= search.lr.high ({lr.high:g})")
+            raise SpecError(f"{field}.low", lr.low, f"must be <= {field}.high ({lr.high:g})")
     else:
-        if not lr:
-            raise SpecError("search.lr", [], "a non-empty list of learning rates or {low, high, log}")
-        for i, v in enumerate(lr):
-            if not (v > 0 and math.isfinite(v)):
-                raise SpecError(f"search.lr[{i}]", v, "a learning rate must be a finite number > 0")
+        if isinstance(lr, list) and not lr:
+            raise SpecError(field, [], "a non-empty list of learning rates or {low, high, log}")
+        for i, v in enumerate(lr if isinstance(lr, list) else [lr]):
+            where = f"{field}[{i}]" if isinstance(lr, list) else field
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
+                raise SpecError(where, v, "a learning rate must be a finite number > 0")
+
+
+def _check_train_data_choices(choices: Any, field: str) -> None:
+    choices = choices if isinstance(choices, list) else [choices]
+    if not choices:
+        raise SpecError(field, [], "a non-empty list of 'source' and/or 'translate_train'")
+    for i, value in enumerate(choices):
+        if value not in ("source", "translate_train"):
+            raise SpecError(f"{field}[{i}]" if len(choices) > 1 else field, value, "'source' or 'translate_train'")
+    if len(set(choices)) < len(choices):
+        raise SpecError(field, choices, "give each of 'source' and 'translate_train' once")
 
 
 def _domain_values(field: str, domain: Any) -> list[Any] | Range:
@@ -187,9 +199,16 @@ def _check_methods(spec: SweepSpec, family: ModelFamily) -> None:
         method = METHODS[name]
         for key, domain in params.items():
             field = f"search.methods.{name}.{key}"
+            if key == "lr":
+                _check_lr(domain, field)
+                continue
+            if key == "train_data":
+                _check_train_data_choices(domain, field)
+                continue
             if key not in method.params:
-                known = ", ".join(method.params) or "none (this method has no parameters)"
-                raise SpecError(field, domain, f"unknown parameter of {name}; known: {known}")
+                known = ", ".join([*method.params, *METHOD_OVERRIDES])
+                raise SpecError(field, domain, f"unknown parameter of {name}; known: {known} (lr and train_data "
+                                "override search.lr and search.train_data for this method)")
             param = method.params[key]
             if param.kind == "languages":
                 # A list of codes is one setting; a list of lists is a choice between settings.
@@ -214,9 +233,9 @@ def _check_methods(spec: SweepSpec, family: ModelFamily) -> None:
 def method_languages(spec: SweepSpec) -> set[str]:
     """The languages methods train on besides the sources (multi_source's language sets)."""
     langs: set[str] = set()
-    for name, params in spec.search.methods.items():
+    for name in spec.search.methods:
         method = METHODS.get(name)
-        for key, domain in params.items():
+        for key, domain in method_params(spec, name).items():
             param = method.params.get(key) if method else None
             if param is None or param.kind != "languages":
                 continue
@@ -246,12 +265,8 @@ def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
 
 
 def _check_train_data(spec: SweepSpec) -> None:
-    choices = spec.search.train_data
-    if not choices:
-        raise SpecError("search.train_data", [], "a non-empty list of 'source' and/or 'translate_train'")
-    if len(set(choices)) < len(choices):
-        raise SpecError("search.train_data", choices, "give each of 'source' and 'translate_train' once")
-    if "translate_train" in choices:
+    _check_train_data_choices(spec.search.train_data, "search.train_data")
+    if uses_train_data(spec, "translate_train"):
         check_translation(spec)
 
 
@@ -336,7 +351,8 @@ def _check_grid_and_budget(spec: SweepSpec) -> None:
     size = grid_size(spec)
     if size is None:
         raise SpecError("search.algorithm", "grid",
-                        "a grid needs explicit lists of values (search.lr and method parameters), not ranges")
+                        "a grid needs explicit lists of values (search.lr, a method's lr and its parameters), not "
+                        "ranges")
     cap = spec.budget.max_trials
     if cap is not None and size > cap:
         raise SpecError("budget.max_trials", cap, f"the grid has {size} trials; raise the budget or shrink the grid")

@@ -112,6 +112,7 @@ def trial_params_from_sets(spec, sets: list[str]):
     import yaml
 
     from xlsearch.methods import METHODS
+    from xlsearch.space import method_lr, method_train_data
     from xlsearch.spec import Range, SpecLoader, short_repr
     from xlsearch.training.params import TrialParams
 
@@ -125,19 +126,19 @@ def trial_params_from_sets(spec, sets: list[str]):
             values[key] = yaml.load(raw, Loader=SpecLoader)  # noqa: S506 - SpecLoader is a SafeLoader
         except (yaml.YAMLError, RecursionError):
             raise UsageError(f"--set {short_repr(item)}: the value is not valid YAML") from None
-    lr = spec.search.lr
-    default_lr = math.sqrt(lr.low * lr.high) if isinstance(lr, Range) else lr[0]
     method = values.pop("method", next(iter(spec.search.methods)))
     if not isinstance(method, str) or method not in METHODS:
         raise UsageError(f"--set method={short_repr(method)}: known methods: {', '.join(METHODS)}")
+    lr = method_lr(spec, method) if method in spec.search.methods else spec.search.lr
+    default_lr = math.sqrt(lr.low * lr.high) if isinstance(lr, Range) else lr[0]
     labels = ["none" if o == "none" else o.label for o in spec.search.intermediate_tuning]
     it = values.pop("intermediate_tuning", labels[0])
     if it not in labels:
         raise UsageError(f"--set intermediate_tuning={short_repr(it)}: the spec's settings are: {', '.join(labels)}")
-    data = values.pop("train_data", spec.search.train_data[0])
-    if data not in spec.search.train_data:
-        raise UsageError(f"--set train_data={short_repr(data)}: the spec's search.train_data has: "
-                         f"{', '.join(spec.search.train_data)}")
+    choices = method_train_data(spec, method) if method in spec.search.methods else list(spec.search.train_data)
+    data = values.pop("train_data", choices[0])
+    if data not in choices:
+        raise UsageError(f"--set train_data={short_repr(data)}: the spec searches for {method}: {', '.join(choices)}")
     try:
         lr_value = float(values.pop("lr", default_lr))
     except (TypeError, ValueError, OverflowError):

@@ -16,6 +16,41 @@ from xlsearch.methods import METHODS
 from xlsearch.spec import Range, SweepSpec
 
 LANG_JOIN = "+"  # a list of languages travels through Optuna as one categorical string
+# Keys of a method's settings that override a searched dimension for that method alone
+# (``methods: {prompt_tuning: {lr: [1e-2, 1e-1]}, full: {train_data: [source, translate_train]}}``).
+METHOD_OVERRIDES = ("lr", "train_data")
+
+
+def method_params(spec: SweepSpec, method: str) -> dict[str, Any]:
+    """The method's own parameters' domains (its settings without the overrides)."""
+    return {k: v for k, v in spec.search.methods[method].items() if k not in METHOD_OVERRIDES}
+
+
+def method_lr(spec: SweepSpec, method: str) -> Range | list[float]:
+    """The learning rates searched for ``method``: its own ``lr``, else ``search.lr``."""
+    own = spec.search.methods[method].get("lr")
+    if own is None:
+        return spec.search.lr
+    return own if isinstance(own, (Range, list)) else [own]
+
+
+def method_train_data(spec: SweepSpec, method: str) -> list[str]:
+    """The training data searched for ``method``: its own ``train_data``, else ``search.train_data``."""
+    own = spec.search.methods[method].get("train_data")
+    if own is None:
+        return list(spec.search.train_data)
+    return list(own) if isinstance(own, list) else [own]
+
+
+def uses_train_data(spec: SweepSpec, data: str) -> bool:
+    """Whether any method's trials train on ``data`` (``translate_train``: the sweep translates)."""
+    return any(data in method_train_data(spec, m) for m in spec.search.methods)
+
+
+def _alias(dimension: str, method: str) -> str:
+    """The name Optuna knows a per-method override by (a parameter's distribution is fixed per
+    name in a study): ``lr_prompt_tuning``; :func:`decode_config` maps it back to ``lr``."""
+    return f"{dimension}_{method}"
 
 
 def intermediate_labels(spec: SweepSpec) -> list[str]:
@@ -27,8 +62,13 @@ def _encode_choice(value: Any) -> Any:
 
 
 def decode_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Undo the categorical encoding of language lists (``"en+de"`` -> ``["en", "de"]``)."""
+    """Undo the categorical encoding of language lists (``"en+de"`` -> ``["en", "de"]``) and the
+    per-method names of overridden dimensions (``lr_prompt_tuning`` -> ``lr``)."""
     out = dict(config)
+    method = config.get("method")
+    for dimension in METHOD_OVERRIDES:
+        if isinstance(method, str) and _alias(dimension, method) in out:
+            out[dimension] = out.pop(_alias(dimension, method))
     for key, value in config.items():
         method, _, param = key.partition(".")
         if param and method in METHODS and METHODS[method].params.get(param) and \
@@ -52,21 +92,24 @@ class OptunaSpace:
 
     def __init__(self, spec: SweepSpec):
         self.labels = intermediate_labels(spec)
-        self.lr = spec.search.lr
-        self.methods = spec.search.methods
-        self.train_data = list(spec.search.train_data)
+        self.methods = {m: method_params(spec, m) for m in spec.search.methods}
+        self.lr = {m: method_lr(spec, m) for m in spec.search.methods}
+        self.train_data = {m: method_train_data(spec, m) for m in spec.search.methods}
+        self.own = {m: [d for d in METHOD_OVERRIDES if d in spec.search.methods[m]] for m in spec.search.methods}
 
     def __call__(self, trial) -> dict[str, Any]:
         constants: dict[str, Any] = {}
-        lr, methods, labels = self.lr, self.methods, self.labels
-        if isinstance(lr, Range):
-            trial.suggest_float("lr", lr.low, lr.high, log=lr.log)
-        elif len(lr) > 1:
-            trial.suggest_categorical("lr", list(lr))
-        else:
-            constants["lr"] = lr[0]
+        methods, labels = self.methods, self.labels
         method = trial.suggest_categorical("method", list(methods)) if len(methods) > 1 else next(iter(methods))
         constants["method"] = method
+        lr = self.lr[method]
+        lr_name = _alias("lr", method) if "lr" in self.own[method] else "lr"
+        if isinstance(lr, Range):
+            trial.suggest_float(lr_name, lr.low, lr.high, log=lr.log)
+        elif len(lr) > 1:
+            trial.suggest_categorical(lr_name, list(lr))
+        else:
+            constants["lr"] = lr[0]
         for name, domain in methods[method].items():
             key = f"{method}.{name}"
             kind = METHODS[method].params[name].kind
@@ -85,27 +128,29 @@ class OptunaSpace:
             trial.suggest_categorical("intermediate_tuning", labels)
         else:
             constants["intermediate_tuning"] = labels[0]
-        if len(self.train_data) > 1:
-            trial.suggest_categorical("train_data", self.train_data)
+        data = self.train_data[method]
+        if len(data) > 1:
+            trial.suggest_categorical(_alias("train_data", method) if "train_data" in self.own[method] else "train_data",
+                                      data)
         else:
-            constants["train_data"] = self.train_data[0]
+            constants["train_data"] = data[0]
         return constants
 
 
 def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every combination of LR, method (with its parameter choices), intermediate tuning and
-    training data."""
-    lr = spec.search.lr
-    if isinstance(lr, Range):
-        raise ValueError("a grid needs an explicit list of learning rates")
+    training data (a method's own ``lr`` and ``train_data`` where it has them)."""
     configs = []
-    for method, params in spec.search.methods.items():
+    for method in spec.search.methods:
+        params, lr = method_params(spec, method), method_lr(spec, method)
+        if isinstance(lr, Range):
+            raise ValueError("a grid needs an explicit list of learning rates")
         names = list(params)
         value_lists = [setting_choices(params[n], METHODS[method].params[n].kind) for n in names]
         for values in itertools.product(*value_lists):
             for rate in lr:
                 for label in intermediate_labels(spec):
-                    for data in spec.search.train_data:
+                    for data in method_train_data(spec, method):
                         config = {"lr": rate, "method": method, "intermediate_tuning": label, "train_data": data}
                         config.update({f"{method}.{n}": _encode_choice(v) for n, v in zip(names, values)})
                         configs.append(config)
@@ -114,18 +159,18 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
 
 def grid_size(spec: SweepSpec) -> int | None:
     """Trials of the full grid, or None when a dimension is a continuous range."""
-    s = spec.search
-    if isinstance(s.lr, Range):
-        return None
-    per_method = 0
-    for name, params in s.methods.items():
-        n = 1
-        for key, domain in params.items():
+    total = 0
+    for name in spec.search.methods:
+        lr = method_lr(spec, name)
+        if isinstance(lr, Range):
+            return None
+        n = len(lr) * len(method_train_data(spec, name))
+        for key, domain in method_params(spec, name).items():
             if isinstance(domain, Range):
                 return None
             n *= len(setting_choices(domain, METHODS[name].params[key].kind))
-        per_method += n
-    return len(s.lr) * per_method * len(s.intermediate_tuning) * len(s.train_data)
+        total += n
+    return total * len(spec.search.intermediate_tuning)
 
 
 def planned_trials(spec: SweepSpec) -> int:

@@ -98,13 +98,13 @@ def largest_settings(spec: SweepSpec) -> dict[str, dict[str, Any]]:
     method's size grows with its numbers: LoRA rank, prompt length), the first of a choice of
     language sets (they do not change its size)."""
     from xlsearch.methods import METHODS
-    from xlsearch.space import setting_choices
+    from xlsearch.space import method_params, setting_choices
     from xlsearch.spec import Range
 
     out = {}
-    for method, params in spec.search.methods.items():
+    for method in spec.search.methods:
         values = {}
-        for name, domain in params.items():
+        for name, domain in method_params(spec, method).items():
             kind = METHODS[method].params[name].kind
             if kind == "languages":
                 values[name] = setting_choices(domain, kind)[0]

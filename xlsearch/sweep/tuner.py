@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xlsearch import keys
-from xlsearch.space import OptunaSpace, grid_configs, planned_trials
+from xlsearch.space import OptunaSpace, grid_configs, planned_trials, uses_train_data
 from xlsearch.spec import SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
 from xlsearch.sweep.trainable import SweepContext, trial_driver
@@ -465,7 +465,7 @@ def prepare_translations(spec: SweepSpec, placement_: Placement, log: Callable[[
     resources (a GPU when trials get one); trials then read the cached translations."""
     import ray
 
-    if keys.TRANSLATE_TRAIN not in spec.search.train_data:
+    if not uses_train_data(spec, keys.TRANSLATE_TRAIN):
         return
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_translation_task)
     for line in ray_get(task.remote(spec.model_dump(), spec.base_dir)):
