@@ -9,6 +9,7 @@ import json
 import math
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -517,7 +518,13 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
 
     search_alg = None
     if spec.search.algorithm != "grid":
-        sampler = (optuna.samplers.TPESampler(seed=spec.search.seed) if spec.search.algorithm == "optuna_tpe"
+        # multivariate + group: TPE models the parameters that occur together (a method and its
+        # own LR and parameters) jointly, instead of one LR preference shared by every method.
+        # (``group`` is marked experimental in Optuna 5; its warning is silenced here.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            tpe = optuna.samplers.TPESampler(seed=spec.search.seed, multivariate=True, group=True)
+        sampler = (tpe if spec.search.algorithm == "optuna_tpe"
                    else optuna.samplers.RandomSampler(seed=spec.search.seed))
         search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
     # The schedulers keep their decisions in the sweep folder: an ASHA stop survives a driver crash.
