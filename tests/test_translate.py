@@ -268,3 +268,17 @@ def test_a_lab_sweep_sets_the_perfect_translation_ceiling_beside_the_zero_shot_c
     runs = client.search_runs([experiment.experiment_id], "tags.`xlsearch.role` = 'trial'")
     marks = sorted((r.data.tags[keys.TRAIN_DATA], "translate-train" in r.info.run_name) for r in runs)
     assert marks == [("source", False), ("translate_train", True)]
+
+
+def test_the_sweep_keeps_the_translate_train_choices_weights_beside_the_best_zero_shot_ones():
+    from xlsearch.sweep.disk import keep_and_drop
+
+    def record(trial_id, data, source):
+        return {"trial_id": trial_id, "config": {"lr": 1e-3, "method": "full", "intermediate_tuning": "none",
+                                                   keys.TRAIN_DATA: data},
+                "metrics": {keys.ROUND: 1, keys.source_dev("rougeL"): source}}
+    records = [record("a", "source", 40.0), record("b", "translate_train", 60.0), record("c", "source", 45.0),
+               record("d", "translate_train", 55.0), record("e", "source", 30.0)]
+    keep, drop = keep_and_drop(records, keys.source_dev("rougeL"), keep_best=2)
+    assert keep == {"c", "a", "b"} and drop == {"d", "e"}
+    assert keep_and_drop(records, keys.source_dev("rougeL"), keep_best=0) == (set(), {"a", "b", "c", "d", "e"})

@@ -5,8 +5,9 @@ What stays (the spec's ``checkpoints``), per trial:
 - **running**: its last checkpoint, which resume needs: the trained parameters and the optimizer
   state (Train keeps one; for a moment, while a round's new checkpoint is written, two);
 - **ended, among the best** ``keep_best`` by the zero-shot rule (:func:`xlsearch.selection.
-  zero_shot_ranking`: source-dev score over the comparable trials): its final trained
-  parameters, without the optimizer state;
+  zero_shot_ranking`: source-dev score over the comparable zero-shot trials), or the
+  translate-train arm's choice beside them: its final trained parameters, without the
+  optimizer state;
 - **ended otherwise** (stopped early by ASHA or by a budget, diverged, or pushed out of the
   best): nothing; its Train run folder goes, so that a trial Tune starts again (a driver
   killed in the second after the trial ended) starts from scratch instead of meeting a
@@ -167,7 +168,8 @@ def disk_need(spec: SweepSpec, concurrency: int) -> DiskNeed:
 
     from xlsearch.methods import get_method
     from xlsearch.models import model_skeleton, resolve_model
-    from xlsearch.space import planned_trials
+    from xlsearch import keys
+    from xlsearch.space import planned_trials, uses_train_data
 
     ref = resolve_model(spec.model)
     sizes = []
@@ -180,7 +182,8 @@ def disk_need(spec: SweepSpec, concurrency: int) -> DiskNeed:
     return DiskNeed(checkpoint=max(s.total for s in sizes), weights=max(s.weights for s in sizes),
                     intermediate=(model_bytes + MODEL_FILES) * len(_untrained_intermediate(spec)),
                     concurrency=concurrency,
-                    kept=min(spec.checkpoints.keep_best, planned_trials(spec)),
+                    kept=min(spec.checkpoints.keep_best + uses_train_data(spec, keys.TRANSLATE_TRAIN),
+                             planned_trials(spec)),
                     free=free_bytes(spec.sweep_dir))
 
 
@@ -200,12 +203,14 @@ def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: 
     """Of ended trials (``{"trial_id", "config", "metrics"}``, each with its last result), the
     ids whose final weights stay (the zero-shot rule's first ``keep_best``) and those whose
     checkpoints go."""
-    from xlsearch.selection import trials_frame, zero_shot_ranking
+    from xlsearch.selection import trials_frame, translate_train_choice, zero_shot_ranking
 
     records = list(records)
     ids = {str(r["trial_id"]) for r in records}
     frame = trials_frame(records)
     keep = set(zero_shot_ranking(frame, objective)[:keep_best]) if not frame.empty and keep_best else set()
+    if keep and keep_best:  # and the translate-train arm's choice, the baseline beside them
+        keep |= {translate_train_choice(frame, objective).trial_id} - {None}
     return keep, ids - keep
 
 
