@@ -54,14 +54,17 @@ def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
     objective = keys.source_dev(task.objective_metric)
     metric = keys.metric_of(objective)
     langs = target_languages(frame)
-    final = final_rows(frame)
-    choices = {}
+    choices, finals = {}, []
     # Each training-data arm on its own: translate-train's groups are rows of their own, marked,
-    # and never compete with the zero-shot trials of their method.
+    # compared among themselves (each arm's furthest round), and never compete with the
+    # zero-shot trials of their method.
     for data, part in by_train_data(frame).items():
         mark = "" if data == keys.SOURCE_DATA else f" ({data.replace('_', '-')})"
-        for (method, it), rows in final_rows(part).groupby(list(GROUP_COLUMNS), sort=True):
+        part_final = final_rows(part)
+        finals.append(part_final.assign(method=part_final["method"].astype(str) + mark))
+        for (method, it), rows in part_final.groupby(list(GROUP_COLUMNS), sort=True):
             choices[(f"{method}{mark}", it)] = select_all(rows, objective, metric, langs, threshold)
+    final = pd.concat(finals) if finals else final_rows(frame)
     return Analysis(frame, final, objective, metric, langs, threshold, choices,
                     zero_shot_choice(frame, objective, langs))
 

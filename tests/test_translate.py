@@ -101,6 +101,7 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     written = chunks(folder)
+    stamps_before = {n: (folder / n).stat().st_mtime_ns for n in written}
     assert not (folder / "done.json").exists() and 3 <= len(written) < 12
     for name, text in written.items():
         rows = [json.loads(line) for line in text.splitlines()]
@@ -111,7 +112,7 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
     assert f"resuming, {len(written)} of 12 chunks already written" in again.stdout
     assert (folder / "done.json").is_file()
     assert chunks(folder) == chunks(ref_folder)
-    assert {n: written[n] for n in written} == {n: chunks(folder)[n] for n in written}  # not redone
+    assert {n: stamps_before[n] for n in written} == {n: (folder / n).stat().st_mtime_ns for n in written}  # not redone
     # A third time: found in the cache, nothing rewritten.
     stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("chunk-*.jsonl")}
     third = translate([str(spec), "--quiet"])
@@ -281,4 +282,53 @@ def test_the_sweep_keeps_the_translate_train_choices_weights_beside_the_best_zer
                record("d", "translate_train", 55.0), record("e", "source", 30.0)]
     keep, drop = keep_and_drop(records, keys.source_dev("rougeL"), keep_best=2)
     assert keep == {"c", "a", "b"} and drop == {"d", "e"}
+    # Translate-train trials that end before any zero-shot one: their choice stays all the same.
+    assert keep_and_drop(records[1::2][:2], keys.source_dev("rougeL"), keep_best=2) == ({"b"}, {"d"})
     assert keep_and_drop(records, keys.source_dev("rougeL"), keep_best=0) == (set(), {"a", "b", "c", "d", "e"})
+
+
+def test_the_report_of_a_sweep_whose_translate_train_trials_ran_further_names_the_zero_shot_choice():
+    """Each arm is compared at its own furthest round: a zero-shot trial at round 2 is the
+    zero-shot choice even when a translate-train trial already reached round 3."""
+    import pandas as pd
+
+    from analysis.frame import _finish
+    from analysis.report import analyze, choice_table, zero_shot_line
+
+    rows = []
+    for trial, data, rounds, source in (("A", "source", 2, 40.0), ("B", "translate_train", 3, 70.0)):
+        for r in range(1, rounds + 1):
+            rows.append({keys.TRIAL_ID: trial, "lr": 1e-3, "method": "full", "intermediate_tuning": "none",
+                         keys.TRAIN_DATA: data, keys.ROUND: r, keys.source_dev("rougeL"): source + r,
+                         keys.target("de", "rougeL"): 10.0 * r, keys.target("de", keys.WRONG_LANGUAGE_RATE): 0.1})
+    result = analyze(_finish(pd.DataFrame(rows), 3, "two-arms"))
+    assert result.zero_shot.trial_id == "A" and "trial A" in zero_shot_line(result)
+    table = choice_table(result, "source_dev", "score")
+    assert table.loc[("full", "none"), "de"] == 20.0 and table.loc[("full (translate-train)", "none"), "de"] == 30.0
+
+
+def test_a_methods_own_lr_reads_1e_2_as_yaml_writes_it(tmp_path):
+    """YAML 1.1 reads ``1e-2`` (no dot) as a string: search.lr takes it as a number, and so does a
+    method's own lr."""
+    text = yaml.safe_dump(lab_spec(tmp_path)).replace("methods:\n    full: {}", "methods:\n    full: {}\n"
+                                                        "    prompt_tuning: {lr: [1e-2, 1e-1]}")
+    raw = yaml.safe_load(text)
+    assert raw["search"]["methods"]["prompt_tuning"]["lr"] == ["1e-2", "1e-1"]
+    spec = parse_spec(raw)
+    assert sorted({c["lr"] for c in grid_configs(spec) if c["method"] == "prompt_tuning"}) == [1e-2, 1e-1]
+
+
+def test_a_sweep_with_no_zero_shot_trial_or_a_ceiling_the_world_cannot_write_is_refused(tmp_path):
+    from xlsearch.spec import SpecError
+
+    raw = lab_spec(tmp_path)
+    raw["search"]["train_data"] = ["translate_train"]
+    with pytest.raises(SpecError) as err:
+        parse_spec(raw)
+    assert err.value.field == "search.train_data" and "no method trains on 'source'" in str(err.value)
+    raw = lab_spec(tmp_path, translation={"model": "perfect-translation"}, target_languages=["de", "el"])
+    raw["data"]["el"] = {"dev": {"path": str(tmp_path / "el.jsonl")}}
+    (tmp_path / "el.jsonl").write_text(json.dumps({"id": "1", "text": "Γεια", "summary": "Γεια"}) + "\n")
+    with pytest.raises(SpecError) as err:
+        parse_spec(raw)
+    assert err.value.field == "translation.model" and "no perfect translation into 'el'" in str(err.value)

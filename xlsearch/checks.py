@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from xlsearch import keys
 from xlsearch.families import ModelFamily, get_family
 from xlsearch.languages import LANGUAGES, UnknownLanguageError
 from xlsearch.methods import METHODS
@@ -164,14 +165,15 @@ def _check_lr(lr: Any, field: str = "search.lr") -> None:
 
 
 def _check_train_data_choices(choices: Any, field: str) -> None:
+    allowed = " or ".join(repr(c) for c in keys.TRAIN_DATA_CHOICES)
     choices = choices if isinstance(choices, list) else [choices]
     if not choices:
-        raise SpecError(field, [], "a non-empty list of 'source' and/or 'translate_train'")
+        raise SpecError(field, [], f"a non-empty list of {allowed}")
     for i, value in enumerate(choices):
-        if value not in ("source", "translate_train"):
-            raise SpecError(f"{field}[{i}]" if len(choices) > 1 else field, value, "'source' or 'translate_train'")
+        if value not in keys.TRAIN_DATA_CHOICES:
+            raise SpecError(f"{field}[{i}]" if len(choices) > 1 else field, value, allowed)
     if len(set(choices)) < len(choices):
-        raise SpecError(field, choices, "give each of 'source' and 'translate_train' once")
+        raise SpecError(field, choices, f"give each of {allowed} once")
 
 
 def _domain_values(field: str, domain: Any) -> list[Any] | Range:
@@ -266,7 +268,11 @@ def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
 
 def _check_train_data(spec: SweepSpec) -> None:
     _check_train_data_choices(spec.search.train_data, "search.train_data")
-    if uses_train_data(spec, "translate_train"):
+    if not uses_train_data(spec, keys.SOURCE_DATA):
+        raise SpecError("search.train_data", spec.search.train_data,
+                        "no method trains on 'source': a sweep needs zero-shot trials to choose from "
+                        "(translate-train is the baseline set beside them)")
+    if uses_train_data(spec, keys.TRANSLATE_TRAIN):
         check_translation(spec)
 
 
@@ -282,6 +288,11 @@ def check_translation(spec: SweepSpec, targets: list[str] | None = None) -> None
                             f"the perfect translation exists only for builtin datasets that write every example in "
                             f"every language ({', '.join(sorted(PARALLEL_DATASETS))}); the {source} training data "
                             f"here is {src.describe() if src else 'missing'}")
+        for lang in targets:
+            try:  # generated in memory in a blink: a language the world does not write is caught now
+                get_task(spec.task).load(src, lang, limit=1)
+            except DataError as err:
+                raise SpecError("translation.model", name, f"no perfect translation into {lang!r}: {err}") from None
         return
     try:
         family = get_family(resolve_model(name).family)

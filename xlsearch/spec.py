@@ -183,12 +183,38 @@ IntermediateTuningOption = Annotated[
 ]
 
 
+def _number_or_as_is(value: Any) -> Any:
+    """A numeric string (YAML reads ``1e-2`` as one) as the number, as pydantic's float fields
+    take it; anything else unchanged, for the checks to name."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
 class SearchSpec(_Strict):
     algorithm: Literal["optuna_tpe", "random", "grid"] = "optuna_tpe"
     num_samples: Int = Field(8, gt=0, le=100_000)
     seed: Int = Field(0, ge=0, le=MAX_SEED)
     lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
     methods: dict[str, dict[str, Domain]] = {"full": {}}
+
+    @field_validator("methods")
+    @classmethod
+    def _method_lr_numbers(cls, methods: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """A method's own ``lr`` read like ``search.lr``: ``1e-2`` is a number there too."""
+        out = {}
+        for name, settings in methods.items():
+            lr = settings.get("lr")
+            if isinstance(lr, list):
+                settings = {**settings, "lr": [_number_or_as_is(v) for v in lr]}
+            elif lr is not None and not isinstance(lr, Range):
+                settings = {**settings, "lr": _number_or_as_is(lr)}
+            out[name] = settings
+        return out
     intermediate_tuning: list[IntermediateTuningOption] = ["none"]
     # What trials train on: ``source`` (zero-shot transfer) and/or ``translate_train`` (the source
     # training data and its translation into every target language; see ``translation``).

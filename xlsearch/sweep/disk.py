@@ -209,7 +209,7 @@ def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: 
     ids = {str(r["trial_id"]) for r in records}
     frame = trials_frame(records)
     keep = set(zero_shot_ranking(frame, objective)[:keep_best]) if not frame.empty and keep_best else set()
-    if keep and keep_best:  # and the translate-train arm's choice, the baseline beside them
+    if keep_best:  # and the translate-train arm's choice, the baseline beside them
         keep |= {translate_train_choice(frame, objective).trial_id} - {None}
     return keep, ids - keep
 

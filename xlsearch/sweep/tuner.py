@@ -462,23 +462,29 @@ def prepare_intermediate_tuning(spec: SweepSpec, placement_: Placement, log: Cal
 
 
 def prepare_translations(spec: SweepSpec, placement_: Placement, log: Callable[[str], None]) -> None:
-    """Translate-train's data made once, before any trial, in one Ray task with a worker's
-    resources (a GPU when trials get one); trials then read the cached translations."""
+    """Translate-train's data made once, before any trial: one Ray task per target language with
+    a worker's resources (a GPU each when trials get one), side by side as the cluster allows;
+    each target's lines are printed as its task ends. Trials then read the cached translations."""
     import ray
 
     if not uses_train_data(spec, keys.TRANSLATE_TRAIN):
         return
+    log(f"translate-train: translating the {spec.source_languages[0]} training data into "
+        f"{', '.join(spec.target_languages)} with {spec.translation.model} (once; cached under the storage)")
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_translation_task)
-    for line in ray_get(task.remote(spec.model_dump(), spec.base_dir)):
-        log(line)
+    pending = [task.remote(spec.model_dump(), spec.base_dir, lang) for lang in spec.target_languages]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        for line in ray_get(done[0]):
+            log(line)
 
 
-def _translation_task(spec_dict: dict[str, Any], base_dir: str) -> list[str]:
+def _translation_task(spec_dict: dict[str, Any], base_dir: str, target: str) -> list[str]:
     from xlsearch.checks import parse_spec
     from xlsearch.training.translate import ensure_translations
 
     lines: list[str] = []
-    ensure_translations(parse_spec(spec_dict, base_dir=base_dir), log=lines.append)
+    ensure_translations(parse_spec(spec_dict, base_dir=base_dir), [target], log=lines.append)
     return lines
 
 

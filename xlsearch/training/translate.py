@@ -64,19 +64,44 @@ def cache_key(spec: SweepSpec, target: str) -> str:
     translator: list = [name]
     if name != PERFECT_TRANSLATION:
         ref = resolve_model(name)
-        config = Path(ref.location) / "config.json" if ref.location else None
-        translator = [ref.name, ref.kind, ref.location,
-                      config.stat().st_mtime_ns if config is not None and config.is_file() else None]
+        translator = [ref.name, ref.kind, ref.location, _directory_fingerprint(ref.location)]
     source = source_language(spec)
+    data = task_source(spec, source, "train")
     payload = {
         "version": CACHE_VERSION,
         "translator": translator,
         "settings": spec.translation.model_dump(exclude={"model"}) if name != PERFECT_TRANSLATION else None,
         "task": spec.task,
-        "source": [source, repr(task_source(spec, source, "train")), spec.subsample.train, spec.search.seed],
+        "source": [source, repr(data), _file_hash(data.path) if data and data.path else None,
+                   spec.subsample.train, spec.search.seed],
         "target": target,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _directory_fingerprint(location: str | None) -> str | None:
+    """A model directory's config and its files' names and sizes (the same on every node that
+    holds a copy; a rebuilt model differs), or None for a hub id."""
+    folder = Path(location) if location else None
+    if folder is None or not folder.is_dir():
+        return None
+    files = sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file())
+    config = folder / "config.json"
+    digest = hashlib.sha256(config.read_bytes() if config.is_file() else b"")
+    digest.update(json.dumps(files).encode())
+    return digest.hexdigest()
+
+
+def _file_hash(path: str) -> str | None:
+    """A local data file's content hash: an edited file is translated again."""
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
 
 
 def cache_dir(spec: SweepSpec, target: str) -> Path:
@@ -118,9 +143,13 @@ def _read_chunks(folder: Path) -> dict[str, list[str]]:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """``path`` written whole or not at all: a temporary file beside it, then renamed."""
+    """``path`` written whole or not at all: a temporary file beside it, flushed to the disk,
+    then renamed (a kill or a power loss leaves the old state or the new, never half a file)."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -146,6 +175,8 @@ def ensure_translations(spec: SweepSpec, targets: Sequence[str] | None = None, *
             if (folder / DONE_FILE).is_file():
                 done.append(Translation(target, folder, len(examples), 0))
                 continue
+            for stale in folder.glob("*.tmp*"):  # a killed run's unfinished file; never read
+                stale.unlink(missing_ok=True)
             if translator is None:
                 translator = _translator(spec, device)
             started = time.time()
