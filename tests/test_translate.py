@@ -37,7 +37,7 @@ def lab_spec(storage: Path, **changes) -> dict:
         "target_languages": ["de", "ru"],
         "data": {"en": {"train": {"builtin": "lab"}, "dev": {"builtin": "lab"}},
                  "de": {"dev": {"builtin": "lab"}}, "ru": {"dev": {"builtin": "lab"}}},
-        "subsample": {"train": 24, "dev": 8},
+        "subsample": {"train": 16, "dev": 8},
         "search": {"algorithm": "grid", "lr": [1e-3], "methods": {"full": {}},
                    "train_data": ["source", "translate_train"]},
         "translation": {"model": "tiny-nllb", "batch_size": 8, "max_new_tokens": 8},
@@ -84,7 +84,7 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
     out = translate([str(ref), "--quiet"])
     assert out.returncode == 0, out.stderr[-2000:]
     [ref_folder] = translation_folders(tmp_path / "ref" / "store")
-    assert (ref_folder / "done.json").is_file() and len(chunks(ref_folder)) == 12  # 24 examples, 2 per chunk
+    assert (ref_folder / "done.json").is_file() and len(chunks(ref_folder)) == 8  # 16 examples, 2 per chunk
     # The same job killed after its third chunk: every chunk on disk is whole, none is marked done.
     spec = write_spec(tmp_path / "run", lab_spec(tmp_path / "run" / "store", target_languages=["de"]))
     proc = subprocess.Popen([sys.executable, "-c", SMALL_CHUNKS, "translate", str(spec), "--quiet"], env=env(),
@@ -102,14 +102,14 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
     proc.communicate(timeout=60)
     written = chunks(folder)
     stamps_before = {n: (folder / n).stat().st_mtime_ns for n in written}
-    assert not (folder / "done.json").exists() and 3 <= len(written) < 12
+    assert not (folder / "done.json").exists() and 3 <= len(written) < 8
     for name, text in written.items():
         rows = [json.loads(line) for line in text.splitlines()]
         assert len(rows) == 2 and all(len(r["parts"]) == 2 for r in rows), name  # whole, or absent
     # The same command again: it resumes, and ends with what the uninterrupted run wrote.
     again = translate([str(spec)])
     assert again.returncode == 0, again.stderr[-2000:]
-    assert f"resuming, {len(written)} of 12 chunks already written" in again.stdout
+    assert f"resuming, {len(written)} of 8 chunks already written" in again.stdout
     assert (folder / "done.json").is_file()
     assert chunks(folder) == chunks(ref_folder)
     assert {n: stamps_before[n] for n in written} == {n: (folder / n).stat().st_mtime_ns for n in written}  # not redone
@@ -133,13 +133,14 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
                "de": {"dev": {"builtin": "toy"}}, "ru": {"dev": {"builtin": "toy"}}}},
      [], "translation.model = 'perfect-translation': the perfect translation exists only for builtin datasets"),
 ])
-def test_translate_refuses_bad_input_in_one_line_before_any_work(tmp_path, changes, args, expected):
+def test_translate_refuses_bad_input_in_one_line_before_any_work(tmp_path, capsys, changes, args, expected):
+    from xlsearch.cli import main
+
     (tmp_path / "el_dev.jsonl").write_text(json.dumps({"id": "1", "text": "Γεια", "summary": "Γεια"}) + "\n")
     spec = write_spec(tmp_path, lab_spec(tmp_path / "store", **changes))
-    out = subprocess.run([*XLSEARCH, "translate", str(spec)] + args, env=env(), capture_output=True, text=True,
-                         timeout=120, cwd=REPO)
-    assert out.returncode == 2, out.stdout + out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1 and expected in out.stderr, out.stderr
+    assert main(["translate", str(spec), *args]) == 2  # the console command's main, in this process
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected in err, err
     assert not (tmp_path / "store").exists()
 
 
@@ -156,7 +157,7 @@ def test_a_translate_train_trial_trains_on_the_perfect_translation_and_a_zero_sh
     trial = setup_trial(spec, TrialParams(lr=1e-3, train_data="translate_train"), log=lambda line: None)
     assert sorted(trial.train) == ["de", "en", "ru"]
     en, de = trial.data.train["en"], trial.data.train["de"]
-    assert [e.id for e in en] == [e.id for e in de] and len(de) == 24
+    assert [e.id for e in en] == [e.id for e in de] and len(de) == 16
     # The lab world's own German text of the same person: the article and its summary.
     assert " wohnt in " in de[0].input_text and " aus " in de[0].targets[0] and de[0].lang == "de"
     zero_shot = setup_trial(spec, TrialParams(lr=1e-3), log=lambda line: None)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from xlsearch import keys
 from xlsearch.space import OptunaSpace, grid_configs, planned_trials, uses_train_data
-from xlsearch.spec import SweepSpec
+from xlsearch.spec import PERFECT_TRANSLATION, SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
 from xlsearch.sweep.trainable import SweepContext, trial_driver
 from xlsearch.tracking.secrets import redact_values
@@ -471,6 +471,11 @@ def prepare_translations(spec: SweepSpec, placement_: Placement, log: Callable[[
         return
     log(f"translate-train: translating the {spec.source_languages[0]} training data into "
         f"{', '.join(spec.target_languages)} with {spec.translation.model} (once; cached under the storage)")
+    if spec.translation.model == PERFECT_TRANSLATION:  # no model: the data writes itself, here
+        from xlsearch.training.translate import ensure_translations
+
+        ensure_translations(spec, log=log)
+        return
     task = ray.remote(num_cpus=placement_.cpus_per_worker, num_gpus=placement_.gpus_per_worker)(_translation_task)
     pending = [task.remote(spec.model_dump(), spec.base_dir, lang) for lang in spec.target_languages]
     while pending:
