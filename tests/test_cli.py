@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "search_spaces" / "demo.yaml"
@@ -80,3 +81,17 @@ def test_ui_keeps_the_users_environment(tmp_path, monkeypatch):
     assert seen["env"]["MLFLOW_SOMETHING"] == "kept" and "PATH" in seen["env"]
     assert seen["env"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
     assert seen["start_new_session"]  # its own process group, which xlsearch ui stops as a whole
+
+
+def test_trial_settings_not_given_take_the_specs_first_choice_for_the_chosen_method(tmp_path):
+    from xlsearch.checks import parse_spec
+    from xlsearch.cli import trial_params_from_sets
+
+    raw = yaml.safe_load(DEMO.read_text())
+    raw["search"]["methods"] = {"full": {}, "adapters": {"rank": [16, 4], "dropout": {"low": 0.0, "high": 0.2},
+                                                         "lr": {"low": 1e-4, "high": 1e-2, "log": True}}}
+    spec = parse_spec(raw, base_dir=DEMO.parent)
+    params = trial_params_from_sets(spec, ["method=adapters"])
+    assert params.method_params == {"rank": 16, "dropout": 0.1} and abs(params.lr - 1e-3) < 1e-12
+    assert trial_params_from_sets(spec, ["method=adapters", "adapters.rank=8"]).method_params["rank"] == 8
+    assert trial_params_from_sets(spec, []).method_params == {}

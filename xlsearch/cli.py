@@ -104,6 +104,20 @@ def _checked_for_compute(args: argparse.Namespace, tracking_uri: str | None = No
     return spec
 
 
+def first_setting(domain, kind: str):
+    """A searched value's first choice: a list's first, a range's middle (geometric on a log
+    scale; an integer for an integer parameter), a constant itself."""
+    import math
+
+    from xlsearch.space import setting_choices
+    from xlsearch.spec import Range
+
+    if isinstance(domain, Range):
+        middle = math.sqrt(domain.low * domain.high) if domain.log else (domain.low + domain.high) / 2
+        return round(middle) if kind == "int" else middle
+    return setting_choices(domain, kind)[0]
+
+
 def trial_params_from_sets(spec, sets: list[str]):
     """TrialParams from ``--set key=value`` pairs; unset values default to the spec's first
     choice (the geometric middle of an LR range)."""
@@ -113,6 +127,7 @@ def trial_params_from_sets(spec, sets: list[str]):
 
     from xlsearch.methods import METHODS
     from xlsearch.space import method_lr, method_train_data
+    from xlsearch.space import method_params as method_params_of
     from xlsearch.spec import Range, SpecLoader, short_repr
     from xlsearch.training.params import TrialParams
 
@@ -157,6 +172,11 @@ def trial_params_from_sets(spec, sets: list[str]):
         if not METHODS[method].params[param].is_valid(value):
             raise UsageError(f"--set {key}={short_repr(value)}: {METHODS[method].params[param].allowed()}")
         method_params[param] = value
+    # A parameter not set takes the spec's first choice for it (the middle of a range), as the LR does.
+    searched = method_params_of(spec, method) if method in spec.search.methods else {}
+    for param, domain in searched.items():
+        if param not in method_params:
+            method_params[param] = first_setting(domain, METHODS[method].params[param].kind)
     try:
         return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it,
                            train_data=data)
