@@ -190,10 +190,14 @@ def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path
     sweep_dir = tmp_path / "results" / NAME
     first = Driver(spec_file, ray_env, tmp_path / "first.log")
     finished = first.wait_for(r"\[trial (\w+)\] finished").group(1)  # one ended
-    # ... and the third started in its place, so that a trial runs when the signal comes (the
-    # second may end at the same moment as the first: it did with TPE's seed-0 choices).
-    if not re.search(r"\[trial \w+\] start \(3/3\)", first.output):
-        first.wait_for(r"\[trial \w+\] start \(3/3\)")
+    # ... and the third started in its place and reported a round, so that a trial is running
+    # (not starting) when the signal comes: the second may end at the same moment as the first
+    # (it did with TPE's seed-0 choices), and a trial stopped while its workers start takes
+    # longer to stop (52 s once, under load).
+    third = re.search(r"\[trial (\w+)\] start \(3/3\)", first.output)
+    third = (third or first.wait_for(r"\[trial (\w+)\] start \(3/3\)")).group(1)
+    if not re.search(rf"\[trial {third}\] round 1/2", first.output):
+        first.wait_for(rf"\[trial {third}\] round 1/2")
     signalled = time.time()
     os.killpg(first.proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     code = first.wait()
