@@ -104,20 +104,6 @@ def _checked_for_compute(args: argparse.Namespace, tracking_uri: str | None = No
     return spec
 
 
-def first_setting(domain, kind: str):
-    """A searched value's first choice: a list's first, a range's middle (geometric on a log
-    scale; an integer for an integer parameter), a constant itself."""
-    import math
-
-    from xlsearch.space import setting_choices
-    from xlsearch.spec import Range
-
-    if isinstance(domain, Range):
-        middle = math.sqrt(domain.low * domain.high) if domain.log else (domain.low + domain.high) / 2
-        return round(middle) if kind == "int" else middle
-    return setting_choices(domain, kind)[0]
-
-
 def trial_params_from_sets(spec, sets: list[str]):
     """TrialParams from ``--set key=value`` pairs; unset values default to the spec's first
     choice (the geometric middle of an LR range)."""
@@ -126,7 +112,7 @@ def trial_params_from_sets(spec, sets: list[str]):
     import yaml
 
     from xlsearch.methods import METHODS
-    from xlsearch.space import method_lr, method_train_data
+    from xlsearch.space import first_setting, method_lr, method_train_data
     from xlsearch.space import method_params as method_params_of
     from xlsearch.spec import Range, SpecLoader, short_repr
     from xlsearch.training.params import TrialParams

@@ -74,7 +74,7 @@ def zero_shot_vs_translate_train(zero_shot: dict[str, Any], translate_train: dic
     for lang in [*target_languages, None]:
         key = keys.target_mean(metric) if lang is None else keys.target(lang, metric)
         z, t = zero_shot.get(key), translate_train.get(key)
-        share = f"{100 * z / t:.0f}%" if z is not None and t and t == t and z == z else ""
+        share = f"{100 * z / t:.0f}%" if z is not None and t and not math.isnan(t) and not math.isnan(z) else ""
         rows.append([lang or "target mean", _cell(z), _cell(t), share])
     return format_table(["language", f"zero-shot {metric}", f"translate-train {metric}", "zero-shot / translate-train"],
                         rows)

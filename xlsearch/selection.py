@@ -216,14 +216,20 @@ def zero_shot_part(frame: pd.DataFrame) -> pd.DataFrame:
     return by_train_data(frame).get(keys.SOURCE_DATA, frame.iloc[0:0])
 
 
+def _arm_choice(frame: pd.DataFrame, data: str, objective: str, langs: Sequence[str] | None) -> Choice:
+    """The source_dev rule over the comparable trials of one training-data arm of ``frame``."""
+    langs = keys.target_languages(frame.columns) if langs is None else list(langs)
+    part = by_train_data(frame).get(data)
+    if part is None or part.empty:
+        arm = "zero-shot" if data == keys.SOURCE_DATA else "translate-train"
+        return Choice(ZERO_SHOT_RULE, None, None, note=f"no {arm} trial")
+    return choose(ZERO_SHOT_RULE, comparable(part), Setting(objective, keys.metric_of(objective), langs))
+
+
 def zero_shot_choice(frame: pd.DataFrame, objective: str, langs: Sequence[str] | None = None) -> Choice:
     """The sweep's zero-shot choice: the source_dev rule over all comparable zero-shot trials of
     ``frame``, every method and intermediate tuning together."""
-    langs = keys.target_languages(frame.columns) if langs is None else list(langs)
-    part = zero_shot_part(frame)
-    if part.empty:
-        return Choice(ZERO_SHOT_RULE, None, None, note="no zero-shot trial")
-    return choose(ZERO_SHOT_RULE, comparable(part), Setting(objective, keys.metric_of(objective), langs))
+    return _arm_choice(frame, keys.SOURCE_DATA, objective, langs)
 
 
 def zero_shot_ranking(frame: pd.DataFrame, objective: str) -> list[str]:
@@ -271,11 +277,7 @@ def trials_frame(trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def translate_train_choice(frame: pd.DataFrame, objective: str, langs: Sequence[str] | None = None) -> Choice:
     """The translate-train arm's choice, set beside the zero-shot one: the same source_dev rule,
     over the comparable translate-train trials only."""
-    langs = keys.target_languages(frame.columns) if langs is None else list(langs)
-    part = by_train_data(frame).get(keys.TRANSLATE_TRAIN)
-    if part is None or part.empty:
-        return Choice(ZERO_SHOT_RULE, None, None, note="no translate-train trial")
-    return choose(ZERO_SHOT_RULE, comparable(part), Setting(objective, keys.metric_of(objective), langs))
+    return _arm_choice(frame, keys.TRANSLATE_TRAIN, objective, langs)
 
 
 def best_trial(trials: Sequence[dict[str, Any]], objective: str, *, translate_train: bool = False

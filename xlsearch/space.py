@@ -10,6 +10,7 @@ says how many trials a spec starts. No Ray here.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from xlsearch.methods import METHODS
@@ -82,6 +83,15 @@ def setting_choices(domain: Any, kind: str) -> list[Any]:
     if kind == "languages":
         return domain if isinstance(domain, list) and domain and isinstance(domain[0], list) else [domain]
     return domain if isinstance(domain, list) else [domain]
+
+
+def first_setting(domain: Any, kind: str) -> Any:
+    """A searched value's first choice: a list's first, a range's middle (geometric on a log
+    scale; an integer for an integer parameter), a constant itself."""
+    if isinstance(domain, Range):
+        middle = math.sqrt(domain.low * domain.high) if domain.log else (domain.low + domain.high) / 2
+        return round(middle) if kind == "int" else middle
+    return setting_choices(domain, kind)[0]
 
 
 class OptunaSpace:

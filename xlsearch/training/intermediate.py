@@ -21,6 +21,7 @@ from filelock import FileLock
 
 from xlsearch.lm_objectives import lm_examples, resolve_objective
 from xlsearch.models import load_model, resolve_model, save_model
+from xlsearch.paths import safe_name
 from xlsearch.sources import task_source
 from xlsearch.spec import IntermediateTuningSpec, SweepSpec
 from xlsearch.training.batches import Encoded, training_batches
@@ -69,8 +70,7 @@ def cache_key(spec: SweepSpec, it: IntermediateTuningSpec) -> str:
 
 
 def cache_dir(spec: SweepSpec, it: IntermediateTuningSpec, key: str) -> Path:
-    safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.model)[-60:]
-    return Path(spec.storage).expanduser() / "intermediate_tuning" / f"{safe_model}-{it.label}-{key[:12]}"
+    return Path(spec.storage).expanduser() / "intermediate_tuning" / f"{safe_name(spec.model)}-{it.label}-{key[:12]}"
 
 
 def ensure_intermediate_checkpoint(spec: SweepSpec, label: str, *, device: torch.device | None = None,

@@ -182,10 +182,12 @@ def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | 
     if params.translate_train:
         # Translate-train: the source data and its translation into every target language (made
         # once per sweep, before the trials: xlsearch.training.translate).
-        from xlsearch.training.translate import translated_examples
+        from xlsearch.training.translate import source_language, translated_examples
 
         extra = [lang for lang in spec.target_languages if lang not in train_langs]
-        data = dataclasses.replace(data, train={**data.train, **{lang: translated_examples(spec, lang) for lang in extra}})
+        loaded = data.train.get(source_language(spec))  # the source data, already loaded for training
+        data = dataclasses.replace(data, train={**data.train, **{lang: translated_examples(spec, lang, loaded)
+                                                                 for lang in extra}})
         train_langs = train_langs + extra
 
     it_path = None

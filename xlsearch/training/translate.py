@@ -25,6 +25,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -32,6 +33,7 @@ from filelock import FileLock
 
 from xlsearch.checks import check_translation
 from xlsearch.models import load_model, resolve_model
+from xlsearch.paths import safe_name
 from xlsearch.sources import task_source
 from xlsearch.spec import PERFECT_TRANSLATION, SweepSpec
 from xlsearch.tasks import get_task
@@ -93,7 +95,17 @@ def _directory_fingerprint(location: str | None) -> str | None:
 
 
 def _file_hash(path: str) -> str | None:
-    """A local data file's content hash: an edited file is translated again."""
+    """A local data file's content hash: an edited file is translated again. Read once per
+    state of the file (its size and time) in a process: a trial asks once per target."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return _content_hash(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _content_hash(path: str, size: int, mtime_ns: int) -> str | None:
     try:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -104,26 +116,24 @@ def _file_hash(path: str) -> str | None:
         return None
 
 
-def cache_dir(spec: SweepSpec, target: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.translation.model)[-60:]
-    key = cache_key(spec, target)
+def cache_dir(spec: SweepSpec, target: str, key: str | None = None) -> Path:
+    """The translation's folder; ``key``: its :func:`cache_key`, when already computed."""
+    key = key or cache_key(spec, target)
     return (Path(spec.storage).expanduser() / "translations"
-            / f"{safe}-{spec.task}-{source_language(spec)}-{target}-{key[:12]}")
+            / f"{safe_name(spec.translation.model)}-{spec.task}-{source_language(spec)}-{target}-{key[:12]}")
 
 
-def is_translated(spec: SweepSpec, target: str) -> bool:
-    return (cache_dir(spec, target) / DONE_FILE).is_file()
-
-
-def translated_examples(spec: SweepSpec, target: str) -> list[Example]:
+def translated_examples(spec: SweepSpec, target: str, source_examples: list[Example] | None = None
+                        ) -> list[Example]:
     """The finished translation of the source training data into ``target``, in the source
-    data's order. Raises DataError when it has not been made (``xlsearch translate``)."""
+    data's order (``source_examples``: that data, when the caller has loaded it already).
+    Raises DataError when it has not been made (``xlsearch translate``)."""
     folder = cache_dir(spec, target)
     if not (folder / DONE_FILE).is_file():
         raise DataError(f"no finished translation of the {source_language(spec)} training data into {target!r} "
                         f"by {spec.translation.model!r} in {folder}; run `xlsearch translate SPEC` (a sweep "
                         "makes it before its first trial)")
-    examples = load_split(spec, source_language(spec), "train")
+    examples = source_examples if source_examples is not None else load_split(spec, source_language(spec), "train")
     parts = _read_chunks(folder)
     task = get_task(spec.task)
     missing = [ex.id for ex in examples if ex.id not in parts]
@@ -165,7 +175,8 @@ def ensure_translations(spec: SweepSpec, targets: Sequence[str] | None = None, *
     translator = None
     done = []
     for target in targets:
-        folder = cache_dir(spec, target)
+        key = cache_key(spec, target)
+        folder = cache_dir(spec, target, key)
         if (folder / DONE_FILE).is_file():
             done.append(Translation(target, folder, len(examples), 0))
             log(f"translation {source} -> {target}: found in cache ({folder})")
@@ -184,7 +195,7 @@ def ensure_translations(spec: SweepSpec, targets: Sequence[str] | None = None, *
             seconds = time.time() - started
             _write_whole(folder / DONE_FILE, json.dumps(
                 {"translator": spec.translation.model, "task": spec.task, "source": source, "target": target,
-                 "examples": len(examples), "key": cache_key(spec, target), "seconds_last_run": seconds},
+                 "examples": len(examples), "key": key, "seconds_last_run": seconds},
                 indent=2))
             log(f"translation {source} -> {target}: {len(examples)} examples ({now} translated now, "
                 f"{seconds:.0f} s) -> {folder}")
@@ -292,4 +303,4 @@ class _ModelTranslation:
         return translated
 
 
-__all__ = ["Translation", "ensure_translations", "is_translated", "translated_examples", "cache_dir"]
+__all__ = ["Translation", "ensure_translations", "translated_examples", "cache_dir"]
