@@ -73,8 +73,9 @@ def test_ui_keeps_the_users_environment(tmp_path, monkeypatch):
         def wait(self, timeout=None):
             return 0
 
-    monkeypatch.setattr(subprocess, "Popen", ExitedServer)
+    # The stop first: it imports mlflow, whose import runs a real subprocess (platform.processor).
     monkeypatch.setattr("xlsearch.tracking.ui.stop_group", lambda proc: None)
+    monkeypatch.setattr(subprocess, "Popen", ExitedServer)
     monkeypatch.setenv("MLFLOW_SOMETHING", "kept")
     (tmp_path / "mlflow.db").write_bytes(b"")
     assert main(["ui", str(tmp_path), "--port", "5999", "--no-browser"]) == 0
