@@ -111,6 +111,29 @@ def choice_table(a: Analysis, rule: str, value: str) -> pd.DataFrame:
     return pd.DataFrame(records).set_index(["method", "intermediate_tuning"])
 
 
+def seeds_table(a: Analysis) -> pd.DataFrame | None:
+    """In a sweep over seeds: every compared configuration, mean ± sd over its seeds of the
+    source dev score, each target language's score, the mean target score and the mean
+    wrong-language rate (%); None for a sweep without seeds."""
+    if keys.SEEDS not in a.final:
+        return None
+    from xlsearch.report import mean_sd
+
+    def cell(row, column, scale=1.0):
+        mean, sd = row.get(column), row.get(keys.SD_PREFIX + column)
+        return mean_sd(None if pd.isna(mean) else scale * mean, None if sd is None or pd.isna(sd) else scale * sd)
+
+    records = []
+    for _, row in a.final[a.final[keys.DIVERGED] == 0].sort_values(["method", "intermediate_tuning", "lr"]).iterrows():
+        record = {"method": row["method"], "intermediate_tuning": row["intermediate_tuning"], "lr": row["lr"],
+                  "seeds": int(row[keys.SEEDS]), "source dev": cell(row, a.objective)}
+        record.update({lang: cell(row, keys.target(lang, a.metric)) for lang in a.langs})
+        record["target mean"] = cell(row, keys.target_mean(a.metric))
+        record["wrong language %"] = cell(row, keys.target_mean(keys.WRONG_LANGUAGE_RATE), 100.0)
+        records.append(record)
+    return pd.DataFrame(records).set_index(["method", "intermediate_tuning", "lr"])
+
+
 def regret_table(a: Analysis) -> pd.DataFrame:
     records = []
     for (method, it), by_rule in a.choices.items():
@@ -134,7 +157,8 @@ def _final_by_group(a: Analysis):
 
 def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
     """One panel per method: ``target/<lang>/<column>`` against LR, one line per target language
-    (solid: no intermediate tuning; dashed: with)."""
+    (solid: no intermediate tuning; dashed: with); in a sweep over seeds the mean, with the
+    standard deviation as error bars."""
     groups = list(_final_by_group(a))
     fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(5 * max(1, len(groups)), 4), squeeze=False)
     for ax, (method, rows) in zip(axes[0], groups):
@@ -143,8 +167,10 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
             for i, lang in enumerate(a.langs):
                 col = keys.target(lang, column)
                 if col in it_rows and it_rows[col].notna().any():
-                    ax.plot(it_rows["lr"], it_rows[col], marker="o", color=f"C{i}",
-                            linestyle="-" if it == "none" else "--", label=f"{lang} (it={it})")
+                    sd = it_rows.get(keys.SD_PREFIX + col)  # over seeds, in a sweep that has them
+                    ax.errorbar(it_rows["lr"], it_rows[col], yerr=None if sd is None else sd.fillna(0),
+                                marker="o", color=f"C{i}", capsize=3,
+                                linestyle="-" if it == "none" else "--", label=f"{lang} (it={it})")
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # unreadable over narrow ranges
         ax.set_xlabel("learning rate")
@@ -267,6 +293,7 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
         "",
         _md_table(regrets, digits=2),
         "",
+        *seeds_section(a, metric_name),
         "## Plots",
         "",
         "![score vs LR](score_vs_lr.png)",
@@ -279,6 +306,17 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     (out / "report.html").write_text(html_page(lines, out, title), encoding="utf-8")
     files[:0] = [out / "report.md", out / "report.html"]
     return files
+
+
+def seeds_section(a: Analysis, metric_name: str) -> list[str]:
+    """The report's lines on a sweep over seeds (none for a sweep without): every configuration's
+    mean ± sd; every rule above compared configurations by their mean."""
+    table = seeds_table(a)
+    if table is None:
+        return []
+    return [f"## Every configuration over its seeds: mean ± sd (target {metric_name}; wrong-language rate in %)",
+            "", "Each rule above chose among configurations by their mean over the seeds; the trial it names "
+            "is the configuration's first seed's.", "", _md_table(table), ""]
 
 
 _IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)]+)\)$")

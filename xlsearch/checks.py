@@ -18,7 +18,7 @@ from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
 from xlsearch.space import METHOD_OVERRIDES, grid_size, method_params, setting_choices, uses_train_data
-from xlsearch.spec import PERFECT_TRANSLATION, Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
+from xlsearch.spec import MAX_SEED, PERFECT_TRANSLATION, Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
 from xlsearch.tasks.builtin import BUILTIN_DATASETS, PARALLEL_DATASETS
 
@@ -357,6 +357,13 @@ def _missing_data_hint(spec: SweepSpec, lang: str, split: str) -> str:
 
 
 def _check_grid_and_budget(spec: SweepSpec) -> None:
+    seeds = spec.search.seeds
+    if spec.search.seed + seeds - 1 > MAX_SEED:
+        raise SpecError("search.seeds", seeds, f"search.seed ({spec.search.seed}) + seeds - 1 must be <= {MAX_SEED}")
+    cap = spec.budget.max_trials
+    if cap is not None and cap < seeds:
+        raise SpecError("budget.max_trials", cap, f"every configuration runs search.seeds ({seeds}) trials: "
+                        f"must be >= {seeds}")
     if spec.search.algorithm != "grid":
         return
     size = grid_size(spec)

@@ -114,7 +114,7 @@ def trial_params_from_sets(spec, sets: list[str]):
     from xlsearch.methods import METHODS
     from xlsearch.space import first_setting, method_lr, method_train_data
     from xlsearch.space import method_params as method_params_of
-    from xlsearch.spec import Range, SpecLoader, short_repr
+    from xlsearch.spec import MAX_SEED, Range, SpecLoader, short_repr
     from xlsearch.training.params import TrialParams
 
     values: dict = {}
@@ -146,13 +146,16 @@ def trial_params_from_sets(spec, sets: list[str]):
         raise UsageError("--set lr: expected a number, e.g. lr=3e-4") from None
     if not math.isfinite(lr_value):
         raise UsageError(f"--set lr = {lr_value}: a learning rate must be a finite number > 0")
+    seed = values.pop("seed", None)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        raise UsageError(f"--set seed={short_repr(seed)}: an integer from 0 to {MAX_SEED}")
     method_params = {}
     for key, value in values.items():
         name, _, param = key.partition(".")
         if name != method or param not in METHODS[method].params:
             known = ", ".join(f"{method}.{p}" for p in METHODS[method].params)
             raise UsageError(f"--set {key}: not a parameter of this trial; known: lr, method, "
-                             f"intermediate_tuning, train_data{', ' + known if known else ''}")
+                             f"intermediate_tuning, train_data, seed{', ' + known if known else ''}")
         if isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"--set {key}={short_repr(value)}: a finite number")
         if not METHODS[method].params[param].is_valid(value):
@@ -165,7 +168,7 @@ def trial_params_from_sets(spec, sets: list[str]):
             method_params[param] = first_setting(domain, METHODS[method].params[param].kind)
     try:
         return TrialParams(lr=lr_value, method=method, method_params=method_params, intermediate_tuning=it,
-                           train_data=data)
+                           train_data=data, seed=seed)
     except ValueError as err:
         raise UsageError(f"--set: {err}") from None
 

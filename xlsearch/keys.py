@@ -87,6 +87,14 @@ SOURCE_DATA = "source"
 TRANSLATE_TRAIN = "translate_train"
 TRAIN_DATA_CHOICES = (SOURCE_DATA, TRANSLATE_TRAIN)
 
+# A trial's seed where the sweep repeats each configuration over seeds (``search.seeds``): a
+# trial parameter; trials that differ only in it are one configuration, compared by their mean.
+SEED = "seed"
+# Columns the selection's per-configuration rows add: how many seeds, and each metric's
+# standard deviation over them (``sd:<metric>``).
+SEEDS = "seeds"
+SD_PREFIX = "sd:"
+
 # Tune's own entries of a result that the sweep reads.
 TRIAL_ID = "trial_id"
 TRAINING_ITERATION = "training_iteration"

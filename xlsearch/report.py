@@ -66,6 +66,35 @@ def trials_table(trials: Sequence[dict[str, Any]], target_languages: Sequence[st
     return format_table(header, rows) + note
 
 
+def mean_sd(mean: Any, sd: Any, percent: bool = False) -> str:
+    """``61.2 ± 1.3`` (``±`` left out where there is no spread to show: one seed)."""
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    if sd is None or (isinstance(sd, float) and math.isnan(sd)):
+        return _cell(mean, percent)
+    return f"{_cell(mean, percent)} ± {_cell(sd, percent)}"
+
+
+def configurations_table(rows, metric_names: Sequence[str], objective: str) -> str:
+    """One row per configuration of a sweep over seeds (``rows``: the frame of
+    :func:`xlsearch.selection.over_seeds`), grouped like :func:`trials_table`: the seeds it ran,
+    then mean ± sd over them of the source dev score (and exact match), the mean wrong-language
+    rate and the mean target score."""
+    source = list(dict.fromkeys([keys.metric_of(objective), *(["exact_match"] if "exact_match" in metric_names else [])]))
+    columns = [*(keys.source_dev(m) for m in source), keys.target_mean(keys.WRONG_LANGUAGE_RATE),
+               *(keys.target_mean(m) for m in source)]
+    header = ["method", "it", "lr", "seeds", *(f"src {m}" for m in source), "mean wrong", *(f"tgt {m}" for m in source)]
+    ordered = rows.sort_values(["method", "intermediate_tuning", "lr"], key=lambda c: c.astype(str) if c.dtype == object
+                               else c, kind="stable")
+    out = []
+    for _, r in ordered.iterrows():
+        method = str(r["method"]) + (" (translate-train)" if r.get(keys.TRAIN_DATA) == keys.TRANSLATE_TRAIN else "")
+        out.append([method, str(r["intermediate_tuning"]), f"{float(r['lr']):.1e}", str(int(r.get(keys.SEEDS, 1))),
+                    *(mean_sd(r.get(c), r.get(keys.SD_PREFIX + c), percent=keys.WRONG_LANGUAGE_RATE in c)
+                      for c in columns)])
+    return format_table(header, out)
+
+
 def zero_shot_vs_translate_train(zero_shot: dict[str, Any], translate_train: dict[str, Any],
                                  target_languages: Sequence[str], metric: str) -> str:
     """Per target language: the zero-shot choice's score, the translate-train choice's, and the

@@ -110,12 +110,44 @@ def comparable_round(frame: pd.DataFrame) -> int | None:
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     """Each trial's last round, for the trials that reached :func:`comparable_round`, and the
-    diverged trials (flagged, never chosen)."""
+    diverged trials (flagged, never chosen); in a sweep over seeds, one row per configuration
+    (:func:`over_seeds`)."""
     last = last_rounds(frame)
     top = comparable_round(frame)
-    if top is None:
-        return last.copy()
-    return last[(last[keys.ROUND] >= top) | (last[keys.DIVERGED] == 1)].copy()
+    if top is not None:
+        last = last[(last[keys.ROUND] >= top) | (last[keys.DIVERGED] == 1)]
+    return over_seeds(last.copy())
+
+
+def config_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns that name a configuration: LR, method, intermediate tuning, training data and
+    the methods' parameters (``<method>.<param>``), not the seed."""
+    from xlsearch.methods import METHODS
+
+    named = ("lr", "method", "intermediate_tuning", keys.TRAIN_DATA)
+    return [c for c in frame.columns if c in named or str(c).partition(".")[0] in METHODS]
+
+
+def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (one per trial) with the trials of one configuration that differ only in their
+    seed made one row: each metric the mean over the seeds (NaN skipped), ``sd:<metric>`` its
+    standard deviation (NaN with one value), ``seeds`` how many; the configuration counts as
+    diverged when any of its seeds diverged (never chosen), its round is the lowest of its
+    seeds', and its trial id is its first seed's (whose weights the sweep keeps). Rows without
+    a seed column, or one seed per configuration, come back as they are."""
+    if keys.SEED not in rows or rows.empty or rows[keys.SEED].isna().all():
+        return rows
+    names = config_columns(rows)
+    groups = rows.sort_values(keys.SEED, kind="stable").groupby(names, dropna=False, sort=False)
+    if groups.ngroups == len(rows):
+        return rows.assign(**{keys.SEEDS: 1})
+    metrics = [c for c in rows.columns if keys.is_metric(str(c)) and pd.api.types.is_numeric_dtype(rows[c])]
+    out = groups.agg({**{c: "first" for c in rows.columns if c not in names and c not in metrics},
+                      **{c: "mean" for c in metrics}, keys.DIVERGED: "max", keys.ROUND: "min",
+                      keys.SEED: "count"}).reset_index()
+    sd = groups[metrics].std(ddof=1).reset_index(drop=True).add_prefix(keys.SD_PREFIX)
+    out = pd.concat([out.rename(columns={keys.SEED: keys.SEEDS}), sd], axis=1)
+    return out[[*(c for c in rows.columns if c != keys.SEED), keys.SEEDS, *sd.columns]]
 
 
 def usable(rows: pd.DataFrame, objective: str) -> pd.DataFrame:
@@ -292,3 +324,21 @@ def best_trial(trials: Sequence[dict[str, Any]], objective: str, *, translate_tr
     if choice.trial_id is None:
         return None
     return next(t for position, t in enumerate(trials) if _record_id(t, position) == choice.trial_id)
+
+
+def configuration_of(trials: Sequence[dict[str, Any]], record: dict[str, Any]) -> dict[str, Any] | None:
+    """In a sweep over seeds, the configuration of the trial ``record`` (a record
+    :func:`best_trial` returned): ``{"seeds", "metrics", "sd"}``, each metric's mean and standard
+    deviation over the configuration's comparable seeds; None when the sweep has no seeds."""
+    rows = comparable(trials_frame(trials))
+    if keys.SEEDS not in rows:
+        return None
+    row = rows[rows[keys.TRIAL_ID].astype(str) == str(record.get("trial_id"))]
+    if row.empty:
+        return None
+    row = row.iloc[0]
+    metrics = [c for c in rows.columns if keys.is_metric(str(c))]
+    return {"seeds": int(row[keys.SEEDS]),
+            "metrics": {c: float(row[c]) for c in metrics if pd.notna(row[c])},
+            "sd": {c: float(row[keys.SD_PREFIX + c]) for c in metrics
+                   if keys.SD_PREFIX + c in rows and pd.notna(row[keys.SD_PREFIX + c])}}

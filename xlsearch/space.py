@@ -147,9 +147,22 @@ class OptunaSpace:
         return constants
 
 
+def trial_seeds(spec: SweepSpec) -> list[int]:
+    """The seeds every configuration runs with: ``search.seed`` and the ``search.seeds - 1`` after it."""
+    return [spec.search.seed + i for i in range(spec.search.seeds)]
+
+
 def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every combination of LR, method (with its parameter choices), intermediate tuning and
-    training data (a method's own ``lr`` and ``train_data`` where it has them)."""
+    training data (a method's own ``lr`` and ``train_data`` where it has them), once per seed:
+    the whole grid with the first seed, then with the next, so a sweep cut short has whole grids."""
+    configurations = _grid_configurations(spec)
+    if spec.search.seeds == 1:  # no seed key: the configs of sweeps from before seeds, which a resume matches
+        return configurations
+    return [dict(config, seed=seed) for seed in trial_seeds(spec) for config in configurations]
+
+
+def _grid_configurations(spec: SweepSpec) -> list[dict[str, Any]]:
     configs = []
     for method in spec.search.methods:
         params, lr = method_params(spec, method), method_lr(spec, method)
@@ -168,7 +181,8 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
 
 
 def grid_size(spec: SweepSpec) -> int | None:
-    """Trials of the full grid, or None when a dimension is a continuous range."""
+    """Trials of the full grid (its configurations times the seeds), or None when a dimension
+    is a continuous range."""
     total = 0
     for name in spec.search.methods:
         lr = method_lr(spec, name)
@@ -180,12 +194,14 @@ def grid_size(spec: SweepSpec) -> int | None:
                 return None
             n *= len(setting_choices(domain, METHODS[name].params[key].kind))
         total += n
-    return total * len(spec.search.intermediate_tuning)
+    return total * len(spec.search.intermediate_tuning) * spec.search.seeds
 
 
 def planned_trials(spec: SweepSpec) -> int:
-    """How many trials the sweep will start: the grid size, or num_samples capped by the budget."""
+    """How many trials the sweep will start: the grid size, or ``num_samples`` configurations
+    times the seeds, capped by the budget (to whole configurations: every seed of each)."""
     if spec.search.algorithm == "grid":
         return grid_size(spec)  # type: ignore[return-value]  # a checked spec's grid has no ranges
-    cap = spec.budget.max_trials
-    return min(spec.search.num_samples, cap) if cap else spec.search.num_samples
+    seeds, cap = spec.search.seeds, spec.budget.max_trials
+    trials = spec.search.num_samples * seeds
+    return min(trials, cap - cap % seeds) if cap else trials

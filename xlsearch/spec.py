@@ -199,6 +199,11 @@ class SearchSpec(_Strict):
     algorithm: Literal["optuna_tpe", "random", "grid"] = "optuna_tpe"
     num_samples: Int = Field(8, gt=0, le=100_000)
     seed: Int = Field(0, ge=0, le=MAX_SEED)
+    # Every configuration runs once per seed: seed, seed + 1, ..., seed + seeds - 1 (the trial's
+    # data order and the initialisation of new parameters). The data subsample, the evaluation
+    # sample, intermediate tuning and the searcher keep ``seed``. Tables show mean ± sd over the
+    # seeds, and selection compares configurations by their mean.
+    seeds: Int = Field(1, gt=0, le=100)
     lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
     methods: dict[str, dict[str, Domain]] = {"full": {}}
 

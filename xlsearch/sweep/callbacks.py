@@ -71,7 +71,8 @@ class MLflowTracking(Callback):
         # to group by; the LR as numbers to sort and plot by.
         self.tracker.start_trial(trial.trial_id, config, run_name=params.run_name(),
                                  tags={"method": params.method, "intermediate_tuning": params.intermediate_tuning,
-                                       keys.TRAIN_DATA: params.train_data},
+                                       keys.TRAIN_DATA: params.train_data,
+                                       **({keys.SEED: str(params.seed)} if params.seed is not None else {})},
                                  metrics={keys.LR: params.lr, keys.LOG10_LR: math.log10(params.lr)})
 
     def on_trial_result(self, iteration, trials, trial, result, **info):

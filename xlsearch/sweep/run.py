@@ -188,7 +188,7 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
     was interrupted) and write summary.json; returns the summary."""
     import signal
 
-    from xlsearch.selection import best_trial
+    from xlsearch.selection import best_trial, configuration_of
     from xlsearch.sweep.decisions import DECISIONS_FILE, ended_trials, read_decisions
     from xlsearch.sweep.outcomes import count_outcomes, trial_outcome
     from xlsearch.sweep.tuner import write_summary
@@ -206,12 +206,13 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
         status = "failed" if trials and counts["failed"] == len(trials) else "finished"
         best = best_trial(trials, objective)  # the zero-shot choice, as `xlsearch analyze` makes it
     translate_best = best_trial(trials, objective, translate_train=True) if interrupted_by is None else None
+    best_mean = configuration_of(trials, best) if best is not None and spec.search.seeds > 1 else None
     # Trials a signal or the budget cut short got no end from Tune's callbacks.
     _close_open_trial_runs(tracker, "interrupted" if interrupted_by is not None else "stopped_by_budget")
     summary = {
         "sweep": spec.name, "sweep_dir": str(spec.sweep_dir), "status": status, "objective": objective,
         "trials": len(trials), "counts": counts, "errors": counts["failed"], "stopped_early": counts["stopped_early"],
-        "best": best, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
+        "best": best, "best_over_seeds": best_mean, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                   if t["error"] is None and t["metrics"]],
         "failed": [{"trial_id": t["trial_id"], "config": t["config"], "rounds_done": int(t["metrics"].get(keys.ROUND, 0)),
                     "reason": t["reason"]} for t in trials if t["outcome"] == "failed"],
@@ -262,7 +263,11 @@ def trial_records(results) -> list[dict[str, Any]]:
 
 
 def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
-    from xlsearch.report import language_table, trials_table, zero_shot_vs_translate_train
+    import dataclasses
+    import math
+
+    from xlsearch.report import configurations_table, language_table, trials_table, zero_shot_vs_translate_train
+    from xlsearch.selection import comparable, trials_frame
     from xlsearch.tasks import get_task
     from xlsearch.training.params import TrialParams
 
@@ -272,7 +277,13 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
            "interrupted": f"interrupted by {summary.get('interrupted_by')} after {minutes}"}[summary["status"]]
     lines = [f"\nsweep '{spec.name}' {how}: {summary['trials']} trials, {count_line(summary['counts'])}"]
     metric_names = get_task(spec.task).metric_names
-    if summary.get("results"):
+    if summary.get("results") and spec.search.seeds > 1:
+        lines.append(f"every configuration, by method, intermediate tuning (it) and LR: mean ± sd over its seeds "
+                     f"(of {spec.search.seeds}) at the round compared; src = source-language dev; wrong = share of "
+                     "outputs in another language than the input's")
+        lines.append(configurations_table(comparable(trials_frame(summary["results"])), metric_names,
+                                          summary["objective"]))
+    elif summary.get("results"):
         lines.append("every trial, by method, intermediate tuning (it) and LR; src = source-language dev; "
                      "wrong = share of outputs in another language than the input's")
         lines.append(trials_table(summary["results"], spec.target_languages, metric_names, summary["objective"]))
@@ -286,10 +297,18 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
         lines.append("no trial produced a score (all diverged or failed)")
     else:
         params = TrialParams.from_flat(best["config"])
-        score = best["metrics"][summary["objective"]]
-        lines.append(f"best by {summary['objective']} (the zero-shot choice): trial {best['trial_id']}, "
-                     f"{params.label()}  -> {score:.1f}")
-        lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
+        mean = summary.get("best_over_seeds")
+        if mean:  # the configuration chosen by its mean over the seeds; its first seed's trial
+            params = dataclasses.replace(params, seed=None)
+            lines.append(f"best by mean {summary['objective']} over {mean['seeds']} seeds (the zero-shot choice): "
+                         f"{params.label()}  -> {mean['metrics'][summary['objective']]:.1f} ± "
+                         f"{mean['sd'].get(summary['objective'], math.nan):.1f} (first seed's trial {best['trial_id']})")
+            lines.append(language_table(mean["metrics"], spec.source_languages, spec.target_languages, metric_names))
+        else:
+            score = best["metrics"][summary["objective"]]
+            lines.append(f"best by {summary['objective']} (the zero-shot choice): trial {best['trial_id']}, "
+                         f"{params.label()}  -> {score:.1f}")
+            lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
     ceiling = summary.get("translate_train_best")
     if ceiling is not None:
         params = TrialParams.from_flat(ceiling["config"])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xlsearch import keys
-from xlsearch.space import OptunaSpace, grid_configs, planned_trials, uses_train_data
+from xlsearch.space import OptunaSpace, grid_configs, planned_trials, trial_seeds, uses_train_data
 from xlsearch.spec import PERFECT_TRANSLATION, SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
 from xlsearch.sweep.trainable import SweepContext, trial_driver
@@ -538,6 +538,10 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
         sampler = (tpe if spec.search.algorithm == "optuna_tpe"
                    else optuna.samplers.RandomSampler(seed=spec.search.seed))
         search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
+        if spec.search.seeds > 1:
+            from xlsearch.sweep.repeat import SeedRepeater
+
+            search_alg = SeedRepeater(search_alg, trial_seeds(spec))
     # The schedulers keep their decisions in the sweep folder: an ASHA stop survives a driver crash.
     decisions = sweep_dir / DECISIONS_FILE
     if spec.scheduler.type == "asha":

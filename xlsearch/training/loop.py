@@ -170,7 +170,7 @@ def setup_trial(spec: SweepSpec, params: TrialParams, *, device: torch.device | 
     The data order is seeded alike on every rank (each takes its slice of the same global
     batches); Python's and torch's generators (dropout) per rank."""
     torch.set_flush_denormal(True)  # denormals made high-LR CPU trials ~2x slower, same loss
-    seed = spec.search.seed
+    seed = spec.search.seed if params.seed is None else params.seed  # the data sample and eval sample keep search.seed
     random.seed(seed + rank)
     torch.manual_seed(seed + rank)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -17,6 +17,9 @@ class TrialParams:
     method_params: dict[str, Any] = field(default_factory=dict)
     intermediate_tuning: str = "none"  # "none" or the label of a spec's LM setting
     train_data: str = keys.SOURCE_DATA  # or keys.TRANSLATE_TRAIN
+    # The trial's seed (data order, initialisation of new parameters) when the sweep repeats
+    # configurations over seeds (``search.seeds``); None: ``search.seed``.
+    seed: int | None = None
 
     def __post_init__(self):
         if not self.lr > 0:
@@ -38,7 +41,8 @@ class TrialParams:
                            if defaults.get(k) != v)
         method = f"{self.method} {changed}" if changed else self.method
         data = " · translate-train" if self.translate_train else ""
-        return f"{method} · lr {_short(self.lr)} · it {self.intermediate_tuning}{data}"
+        seed = "" if self.seed is None else f" · seed {self.seed}"
+        return f"{method} · lr {_short(self.lr)} · it {self.intermediate_tuning}{data}{seed}"
 
     @property
     def translate_train(self) -> bool:
@@ -53,6 +57,8 @@ class TrialParams:
                                "intermediate_tuning": self.intermediate_tuning, keys.TRAIN_DATA: self.train_data}
         resolved = get_method(self.method).resolved_params(self.method_params)
         out.update({f"{self.method}.{k}": v for k, v in resolved.items() if v is not None})
+        if self.seed is not None:
+            out[keys.SEED] = self.seed
         return out
 
     @classmethod
@@ -62,12 +68,14 @@ class TrialParams:
         params = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
         return cls(lr=float(config["lr"]), method=method, method_params=params,
                    intermediate_tuning=config.get("intermediate_tuning", "none"),
-                   train_data=config.get(keys.TRAIN_DATA) or keys.SOURCE_DATA)
+                   train_data=config.get(keys.TRAIN_DATA) or keys.SOURCE_DATA,
+                   seed=None if config.get(keys.SEED) is None else int(config[keys.SEED]))
 
     def label(self) -> str:
         extra = ",".join(f"{k}={v}" for k, v in sorted(self.method_params.items()))
         data = " translate-train" if self.translate_train else ""
-        return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}{data}"
+        seed = "" if self.seed is None else f" seed={self.seed}"
+        return f"{self.method}{'(' + extra + ')' if extra else ''} lr={self.lr:.2g} it={self.intermediate_tuning}{data}{seed}"
 
 
 def _short(value: Any) -> str:
