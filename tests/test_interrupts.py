@@ -183,7 +183,7 @@ def test_a_trial_cut_off_before_its_first_report_is_recorded_as_interrupted(tmp_
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path, ray_env):
+def test_ctrl_c_and_sigterm_stop_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path, ray_env):
     spec_file, raw = write_spec(tmp_path, scheduler="none", budget={"max_trials": 3})
     raw["training"]["rounds"] = 2
     spec_file.write_text(yaml.safe_dump(raw))
@@ -210,10 +210,20 @@ def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path
     assert children[finished].info.status == "FINISHED"
     interrupted = {tid for tid, r in children.items() if r.info.status == "KILLED"}
 
-    second = run_cli(["run", str(spec_file), "--num-cpus", "2"], ray_env)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert "resuming the sweep" in second.stdout
-    restarted = set(re.findall(r"\[trial (\w+)\] start", second.stdout))
+    # The same command resumes it; SIGTERM to the xlsearch process only (as `kill PID` does) stops
+    # the resumed sweep as Ctrl-C did, once a trial runs again; the same command again ends it.
+    second = Driver(spec_file, ray_env, tmp_path / "second.log")
+    second.wait_for("resuming the sweep")
+    second.wait_for(r"\[trial \w+\] start")
+    second.proc.send_signal(signal.SIGTERM)
+    code = second.wait()
+    kill_session_leftovers(second.proc.pid)
+    assert_stopped_cleanly(second, code, 143, sweep_dir)
+
+    third = run_cli(["run", str(spec_file), "--num-cpus", "2"], ray_env)
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    assert "resuming the sweep" in third.stdout
+    restarted = set(re.findall(r"\[trial (\w+)\] start", second.output + third.stdout))
     assert finished not in restarted and interrupted <= restarted, (finished, interrupted, restarted)
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["best"] is not None
@@ -222,17 +232,6 @@ def test_ctrl_c_stops_the_sweep_cleanly_and_the_same_command_resumes_it(tmp_path
     assert parent.info.status == "FINISHED" and parent.data.tags["xlsearch.status"] == "finished"
     assert "best.config.lr" in parent.data.tags
     assert len(children) == 3 and {r.info.status for r in children.values()} == {"FINISHED"}
-
-
-@pytest.mark.slow
-def test_sigterm_stops_the_sweep_like_ctrl_c(tmp_path, ray_env):
-    spec_file, _ = write_spec(tmp_path, scheduler="none", budget={"max_trials": 3})
-    driver = Driver(spec_file, ray_env, tmp_path / "run.log")
-    driver.wait_for(r"\[trial \w+\] round 1/3")
-    driver.proc.send_signal(signal.SIGTERM)  # to the xlsearch process only, as `kill PID` does
-    code = driver.wait()
-    kill_session_leftovers(driver.proc.pid)
-    assert_stopped_cleanly(driver, code, 143, tmp_path / "results" / NAME)
 
 
 @pytest.mark.slow

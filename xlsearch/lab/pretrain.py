@@ -43,9 +43,9 @@ HELDOUT_PARAGRAPHS = 250  # per build, kept out of pretraining to measure the lo
 @dataclass(frozen=True)
 class PretrainConfig:
     """Model size and pretraining schedule. The defaults are the lab's model (7.3M parameters,
-    1000 steps: about 4.7 min on 2 CPUs); tests use a much smaller one through the same code."""
+    500 steps: about 5 min on 2 CPUs); tests use a much smaller one through the same code."""
 
-    steps: int = 1000
+    steps: int = 500
     batch_size: int = 32
     lr: float = 1e-3
     d_model: int = 256
@@ -55,10 +55,12 @@ class PretrainConfig:
     num_layers: int = 3  # encoder and decoder each
     max_length: int = 96  # tokens, input and target of a span-corruption pair
     paragraphs_per_person: int = 2  # per language
-    # Shares of the paragraphs per objective; the rest (0.4) get span corruption.
+    # Shares of the paragraphs per objective; the rest (0.2) get span corruption.
     denoising_share: float = 0.4  # mBART's denoising: teaches copying
-    gap_sentence_share: float = 0.2  # PEGASUS's gap sentences: writing a lead in each language
+    gap_sentence_share: float = 0.4  # PEGASUS's gap sentences: writing a lead in each language
     summary_share: float = world.SUMMARY_SHARE
+    mixed_share: float = 0.0  # code-switched paragraphs (see lab_world.pretraining_paragraphs)
+    entity_pieces: bool = True  # cities and instruments in syllable pieces (lab.tokenizer.world_tokenizer)
     seed: int = world.LAB_SEED
 
     def __post_init__(self) -> None:
@@ -157,9 +159,10 @@ def build_lab(directory: str | Path, config: PretrainConfig = PretrainConfig(), 
     directory = Path(directory).expanduser()
     started = time.time()
     paragraphs = world.pretraining_paragraphs(config.seed, config.paragraphs_per_person,
-                                              summary_share=config.summary_share)
+                                              summary_share=config.summary_share,
+                                              mixed_share=config.mixed_share)
     heldout, train_paragraphs = paragraphs[:HELDOUT_PARAGRAPHS], paragraphs[HELDOUT_PARAGRAPHS:]
-    codec = Seq2SeqCodec(world_tokenizer(config.seed), "mt5")
+    codec = Seq2SeqCodec(world_tokenizer(config.seed, config.entity_pieces), "mt5")
     train = pretraining_data(train_paragraphs, codec, config.max_length, config.seed, config.denoising_share,
                              config.gap_sentence_share)
     heldout_data = pretraining_data(heldout, codec, config.max_length, config.seed + 1)

@@ -70,6 +70,10 @@ def build_tokenizer(texts: Iterable[str], names: Iterable[str] = ()):
                                    clean_up_tokenization_spaces=False)
 
 
-def world_tokenizer(seed: int):
-    """The tokenizer of the lab's world for ``seed``."""
-    return build_tokenizer(world.all_texts(seed), world.all_names(seed))
+def world_tokenizer(seed: int, entity_pieces: bool = True):
+    """The tokenizer of the lab's world for ``seed``; with ``entity_pieces``, city and
+    instrument words are written in syllable pieces as names are (``Kopenhagen`` -> ``Ko ##pe
+    ##nh ##ag ##en``, sharing four pieces with ``Copenhagen``), so that a summary copies them
+    the way it copies names, and cognates share pieces across languages."""
+    names = world.all_names(seed) + (world.entity_words() if entity_pieces else [])
+    return build_tokenizer(world.all_texts(seed), names)

@@ -24,7 +24,7 @@ LAB_SEED = 0
 LAB_LANGUAGES = ("en", "de", "es", "fr", "ru")
 SPLIT_SIZES = {"train": 600, "validation": 200, "test": 200}  # people per split
 FACTS = ("city", "instrument", "pet", "age", "colour")
-SUMMARY_SHARE = 0.3  # share of training people's pretraining paragraphs that open with the summary
+SUMMARY_SHARE = 0.9  # share of training people's pretraining paragraphs that open with the summary
 
 # Parallel lists: item i is the same city, instrument, pet or colour in every language. The
 # phrases are written in the form their sentence needs (Russian instruments in the
@@ -185,12 +185,15 @@ def lab_rows(task: str, lang: str, split: str, seed: int = LAB_SEED) -> list[dic
 
 def pretraining_paragraphs(seed: int = LAB_SEED, per_person: int = 2,
                            languages: tuple[str, ...] = LAB_LANGUAGES,
-                           summary_share: float = SUMMARY_SHARE) -> list[tuple[str, str]]:
+                           summary_share: float = SUMMARY_SHARE, mixed_share: float = 0.0) -> list[tuple[str, str]]:
     """(language, paragraph) pairs of the lab's unlabeled web text, shuffled.
 
     Each person gets ``per_person`` paragraphs per language, each with 3-5 of their facts in a
     random order. ``summary_share`` of the paragraphs about training-split people open with the
-    summary-shaped sentence (a lead, as a news text or a profile page would).
+    summary-shaped sentence (a lead, as a news text or a profile page would). ``mixed_share`` of
+    the paragraphs are code-switched, as some web text is: each fact sentence after the first is
+    written in the paragraph's language or, with even odds, in one other language drawn for the
+    paragraph (the same person, the same facts: what ties one language's words to another's).
     """
     rng = random.Random(seed + 1)
     held_out = {p.name for split in ("validation", "test") for p in split_people(split, seed)}
@@ -200,8 +203,12 @@ def pretraining_paragraphs(seed: int = LAB_SEED, per_person: int = 2,
             for _ in range(per_person):
                 facts = rng.sample(FACTS, rng.randint(3, len(FACTS)))
                 lead = person.name not in held_out and rng.random() < summary_share
+                langs = [lang] * len(facts)
+                if mixed_share and rng.random() < mixed_share:
+                    other = rng.choice([l for l in languages if l != lang])
+                    langs = [lang] + [other if rng.random() < 0.5 else lang for _ in facts[1:]]
                 text = " ".join(([summary_sentence(person, lang)] if lead else [])
-                                + [fact_sentence(person, lang, f) for f in facts])
+                                + [fact_sentence(person, l, f) for l, f in zip(langs, facts)])
                 paragraphs.append((lang, text))
     rng.shuffle(paragraphs)
     return paragraphs
@@ -210,6 +217,17 @@ def pretraining_paragraphs(seed: int = LAB_SEED, per_person: int = 2,
 def all_names(seed: int = LAB_SEED) -> list[str]:
     """Every person's name in every script the world writes it in."""
     return sorted({_name_in(p.name, lang) for p in lab_people(seed) for lang in LAB_LANGUAGES})
+
+
+def entity_words() -> list[str]:
+    """The words that name a city or an instrument, in every language (an instrument phrase's
+    noun, without its article or preposition): what a summary copies from its article besides
+    the name."""
+    words = set()
+    for block in LEXICON.values():
+        words.update(block["cities"])
+        words.update(phrase.split()[-1] for phrase in block["instruments"])
+    return sorted(words)
 
 
 def all_texts(seed: int = LAB_SEED) -> list[str]:
