@@ -125,7 +125,7 @@ def test_lab_spec_validates_without_a_built_lab(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv(LAB_DIR_ENV_VAR, str(tmp_path / "nothing"))
     assert main(["validate", str(SPEC)]) == 0
-    assert "6 trials" in capsys.readouterr().out
+    assert "4 trials" in capsys.readouterr().out
 
 
 def test_lab_build_refuses_a_bad_step_count(tmp_path, capsys):
