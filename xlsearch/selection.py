@@ -122,10 +122,9 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
 def config_columns(frame: pd.DataFrame) -> list[str]:
     """The columns that name a configuration: LR, method, intermediate tuning, training data and
     the methods' parameters (``<method>.<param>``), not the seed."""
-    from xlsearch.methods import METHODS
-
     named = ("lr", "method", "intermediate_tuning", keys.TRAIN_DATA)
-    return [c for c in frame.columns if c in named or str(c).partition(".")[0] in METHODS]
+    methods = set(frame["method"].astype(str)) if "method" in frame else set()
+    return [c for c in frame.columns if c in named or str(c).partition(".")[0] in methods]
 
 
 def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
