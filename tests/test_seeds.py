@@ -115,6 +115,11 @@ def test_selection_compares_configurations_by_their_mean_over_seeds():
     assert choice.target_scores == {"de": 22.0}
     chosen = rows[rows["trial_id"] == "c"].iloc[0]
     assert math.isclose(chosen["sd:" + OBJECTIVE], math.sqrt(8))  # sd of 72 and 68
+    # A method parameter that is a list (multi_source's languages) still groups by configuration.
+    listed = pd.DataFrame([dict(_trial(t, 1e-4, seed, 50, 10, "multi_source"), **{"multi_source.source_languages": ["en", "es"]})
+                           for t, seed in (("m0", 0), ("m1", 1))])
+    both = comparable(pd.concat([frame, listed], ignore_index=True))
+    assert len(both) == 3 and both[both["trial_id"] == "m0"].iloc[0]["multi_source.source_languages"] == ["en", "es"]
     # A seed that diverged makes its configuration never chosen.
     frame.loc[frame["trial_id"] == "d", "diverged"] = 1
     assert zero_shot_choice(frame, OBJECTIVE).lr == 1e-3

@@ -137,13 +137,17 @@ def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
     if keys.SEED not in rows or rows.empty or rows[keys.SEED].isna().all():
         return rows
     names = config_columns(rows)
-    groups = rows.sort_values(keys.SEED, kind="stable").groupby(names, dropna=False, sort=False)
+    # One hashable key per configuration: a method parameter may be a list (multi_source's
+    # languages), which pandas cannot group by.
+    key = rows[names].apply(lambda r: repr([tuple(v) if isinstance(v, (list, tuple)) else v for v in r]), axis=1)
+    ordered = rows.assign(_config=key).sort_values(keys.SEED, kind="stable")
+    groups = ordered.groupby("_config", sort=False)
     if groups.ngroups == len(rows):
         return rows.assign(**{keys.SEEDS: 1})
     metrics = [c for c in rows.columns if keys.is_metric(str(c)) and pd.api.types.is_numeric_dtype(rows[c])]
-    out = groups.agg({**{c: "first" for c in rows.columns if c not in names and c not in metrics},
+    out = groups.agg({**{c: "first" for c in rows.columns if c not in metrics},
                       **{c: "mean" for c in metrics}, keys.DIVERGED: "max", keys.ROUND: "min",
-                      keys.SEED: "count"}).reset_index()
+                      keys.SEED: "count"}).reset_index(drop=True)
     sd = groups[metrics].std(ddof=1).reset_index(drop=True).add_prefix(keys.SD_PREFIX)
     out = pd.concat([out.rename(columns={keys.SEED: keys.SEEDS}), sd], axis=1)
     return out[[*(c for c in rows.columns if c != keys.SEED), keys.SEEDS, *sd.columns]]
