@@ -214,7 +214,8 @@ def test_ctrl_c_and_sigterm_stop_the_sweep_cleanly_and_the_same_command_resumes_
     # the resumed sweep as Ctrl-C did, once a trial runs again; the same command again ends it.
     second = Driver(spec_file, ray_env, tmp_path / "second.log")
     second.wait_for("resuming the sweep")
-    second.wait_for(r"\[trial \w+\] start")
+    resumed = second.wait_for(r"\[trial \w+\] start \((\d+)/3\)")
+    assert int(resumed.group(1)) >= 2, resumed.group(0)  # the trial that finished counts as started
     second.proc.send_signal(signal.SIGTERM)
     code = second.wait()
     kill_session_leftovers(second.proc.pid)

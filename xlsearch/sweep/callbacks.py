@@ -125,7 +125,8 @@ class ProgressLines(Callback):
         return TrialParams.from_flat(trial_config(trial.config)).label()
 
     def on_trial_start(self, iteration, trials, trial, **info):
-        self.started += 1
+        # Trials a resumed sweep had already started count too: "start (11/48)", not "(1/48)".
+        self.started = max(self.started + 1, sum(t.status != "PENDING" for t in trials))
         self._print(f"[trial {trial.trial_id}] start ({self.started}/{self.total_trials}): {self._label(trial)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
