@@ -125,7 +125,7 @@ def seeds_table(a: Analysis) -> pd.DataFrame | None:
 
     records = []
     for _, row in a.final[a.final[keys.DIVERGED] == 0].sort_values(["method", "intermediate_tuning", "lr"]).iterrows():
-        record = {"method": row["method"], "intermediate_tuning": row["intermediate_tuning"], "lr": row["lr"],
+        record = {"method": row["method"], "intermediate_tuning": row["intermediate_tuning"], "lr": f"{row['lr']:.1e}",
                   "seeds": int(row[keys.SEEDS]), "source dev": cell(row, a.objective)}
         record.update({lang: cell(row, keys.target(lang, a.metric)) for lang in a.langs})
         record["target mean"] = cell(row, keys.target_mean(a.metric))
