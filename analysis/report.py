@@ -117,11 +117,7 @@ def seeds_table(a: Analysis) -> pd.DataFrame | None:
     wrong-language rate (%); None for a sweep without seeds."""
     if keys.SEEDS not in a.final:
         return None
-    from xlsearch.report import mean_sd
-
-    def cell(row, column, scale=1.0):
-        mean, sd = row.get(column), row.get(keys.SD_PREFIX + column)
-        return mean_sd(None if pd.isna(mean) else scale * mean, None if sd is None or pd.isna(sd) else scale * sd)
+    from xlsearch.report import row_mean_sd as cell
 
     records = []
     for _, row in a.final[a.final[keys.DIVERGED] == 0].sort_values(["method", "intermediate_tuning", "lr"]).iterrows():

@@ -19,14 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.frame import load_sweep  # noqa: E402
 from xlsearch import keys  # noqa: E402
-from xlsearch.report import mean_sd  # noqa: E402
+from xlsearch.report import row_mean_sd as cell  # noqa: E402
 from xlsearch.selection import comparable  # noqa: E402
-
-
-def cell(row, column: str, scale: float = 1.0) -> str:
-    mean, sd = row.get(column), row.get(keys.SD_PREFIX + column)
-    return mean_sd(None if mean is None or math.isnan(mean) else scale * mean,
-                   None if sd is None or math.isnan(sd) else scale * sd)
 
 
 def findings(sweep_dir: str) -> list[list[str]]:

@@ -75,6 +75,14 @@ def mean_sd(mean: Any, sd: Any, percent: bool = False) -> str:
     return f"{_cell(mean, percent)} ± {_cell(sd, percent)}"
 
 
+def row_mean_sd(row: Any, column: str, scale: float = 1.0, percent: bool = False) -> str:
+    """:func:`mean_sd` of ``column`` in a row of :func:`xlsearch.selection.over_seeds` (its
+    ``sd:<column>`` beside it), both times ``scale``."""
+    mean, sd = row.get(column), row.get(keys.SD_PREFIX + column)
+    finite = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    return mean_sd(scale * mean if finite(mean) else None, scale * sd if finite(sd) else None, percent)
+
+
 def configurations_table(rows, metric_names: Sequence[str], objective: str) -> str:
     """One row per configuration of a sweep over seeds (``rows``: the frame of
     :func:`xlsearch.selection.over_seeds`), grouped like :func:`trials_table`: the seeds it ran,
@@ -90,8 +98,7 @@ def configurations_table(rows, metric_names: Sequence[str], objective: str) -> s
     for _, r in ordered.iterrows():
         method = str(r["method"]) + (" (translate-train)" if r.get(keys.TRAIN_DATA) == keys.TRANSLATE_TRAIN else "")
         out.append([method, str(r["intermediate_tuning"]), f"{float(r['lr']):.1e}", str(int(r.get(keys.SEEDS, 1))),
-                    *(mean_sd(r.get(c), r.get(keys.SD_PREFIX + c), percent=keys.WRONG_LANGUAGE_RATE in c)
-                      for c in columns)])
+                    *(row_mean_sd(r, c, percent=keys.WRONG_LANGUAGE_RATE in c) for c in columns)])
     return format_table(header, out)
 
 
