@@ -31,6 +31,25 @@ def train_workers(gcs_address: str, state: str | None = None) -> list:
     return list_actors(address=gcs_address, filters=filters, detail=True, raise_on_missing_output=False)
 
 
+def worker_group_waits(gcs_address: str) -> list[float | None]:
+    """For each placement group that held CPUs (a Ray Train worker group's; Tune's per-trial
+    groups hold none), in the order they were asked for: the seconds it waited from the request
+    until it was placed, or None for one removed before it was ever placed (a worker-group start
+    that gave up waiting and was retried)."""
+    from ray.util.state import list_placement_groups
+
+    groups = list_placement_groups(address=gcs_address, detail=True, limit=10_000, raise_on_missing_output=False)
+    waits = []
+    for group in groups:
+        if not any(b.get("unit_resources", {}).get("CPU", 0) > 0 for b in group.bundles or []):
+            continue
+        stats = group.stats or {}
+        created = stats.get("scheduling_state") == "FINISHED" or int(stats.get("end_to_end_creation_latency_us", 0)) > 0
+        waits.append((int(stats.get("creation_request_received_ns", 0)),
+                      int(stats["end_to_end_creation_latency_us"]) / 1e6 if created else None))
+    return [wait for _, wait in sorted(waits)]
+
+
 def _node_ip() -> str:
     from ray._private.services import get_node_ip_address
 
