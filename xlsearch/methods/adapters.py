@@ -1,12 +1,13 @@
 """`adapters`: only low-rank adapter weights train (peft LoRA on the attention projections)."""
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from xlsearch.families import get_family
 from xlsearch.methods.base import AdaptationMethod, Param
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class Adapters(AdaptationMethod):

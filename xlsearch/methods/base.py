@@ -7,9 +7,10 @@ in ``xlsearch/methods/__init__.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import nn
+if TYPE_CHECKING:  # torch is the trial's: the driver and a trial's Tune process read the methods without it
+    from torch import nn
 
 
 @dataclass(frozen=True)

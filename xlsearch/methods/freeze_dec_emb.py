@@ -5,11 +5,12 @@ language it is asked for (its forced language token) instead of drifting to the 
 """
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from xlsearch.methods.base import AdaptationMethod
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def is_encoder_body(param_name: str) -> bool:

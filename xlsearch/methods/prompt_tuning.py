@@ -1,11 +1,12 @@
 """`prompt_tuning`: only a soft prompt prepended to the encoder input trains (peft PromptTuning)."""
 from __future__ import annotations
 
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from xlsearch.methods.base import AdaptationMethod, Param
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class PromptTuning(AdaptationMethod):

@@ -363,7 +363,7 @@ def _calibration_driver(config: dict[str, Any], spec_dict: dict[str, Any], base_
     use_gpu = gpus_per_worker > 0
     resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if use_gpu else {})}
     storage = ray.tune.get_context().get_trial_dir()
-    trainer = _trainer_class()(
+    trainer = _trainer_class(1)(
         _calibration_worker, train_loop_config={"spec": spec_dict, "base_dir": base_dir, "steps": steps},
         scaling_config=ray.train.ScalingConfig(num_workers=1, use_gpu=use_gpu, resources_per_worker=resources),
         run_config=ray.train.RunConfig(name="train", storage_path=storage, callbacks=[TuneReportCallback()]))
