@@ -152,3 +152,31 @@ def test_a_one_worker_trial_keeps_torch_to_its_worker(tmp_path):
         seen[workers] = (built.stdout.split()[-1], loaded.stdout.split()[-1])
     assert seen[1] == ("False", "False"), f"torch imported by a one-worker trial's (Tune process, controller): {seen}"
     assert seen[2] == ("True", "True"), seen  # the check can see torch where it is imported
+
+
+def test_scoring_leaves_out_what_nltk_imports_only_when_installed():
+    """rouge_score imports NLTK, whose package pulls in scipy.stats and scikit-learn (installed
+    for MLflow) for parts ROUGE never calls: a process that scores, each trial's worker among
+    them, goes without both (1.3 s and ~145 MB each), can still import them itself, and gets
+    the same ROUGE as rouge_score imported plainly (stemming and rougeLsum's sentence split
+    included)."""
+    import json
+    import subprocess
+    import sys
+
+    texts = ("The cats were running quickly.\nThey stopped.", "the cat runs quick\nit stops")
+    score = ("from rouge_score import rouge_scorer\n"
+             "s = rouge_scorer.RougeScorer(['rouge1', 'rouge2', 'rougeL', 'rougeLsum'], use_stemmer=True)\n"
+             f"r = s.score(*{texts!r})\n"
+             "print(json.dumps({k: v.fmeasure for k, v in r.items()}))\n")
+    ours = subprocess.run([sys.executable, "-c", "import json, sys\nimport xlsearch.metrics\n"
+                           "print(json.dumps(['scipy.stats' in sys.modules, 'sklearn' in sys.modules]))\n" + score
+                           + "import scipy.stats, sklearn\nprint(scipy.stats.norm.cdf(0.0))\n"],
+                          capture_output=True, text=True)
+    assert ours.returncode == 0, ours.stderr[-3000:]
+    plain = subprocess.run([sys.executable, "-c", "import json\n" + score], capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    loaded, ours_scores, later = ours.stdout.splitlines()
+    assert json.loads(loaded) == [False, False], "scoring imported scipy.stats / scikit-learn"
+    assert json.loads(ours_scores) == json.loads(plain.stdout.splitlines()[-1])
+    assert float(later) == 0.5  # imported later, as usual

@@ -22,13 +22,11 @@ from __future__ import annotations
 import functools
 import re
 import string
+import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from rouge_score import rouge_scorer
-from rouge_score.tokenizers import DefaultTokenizer
 
 from xlsearch.langid import LanguageIdentifier, get_identifier
 from xlsearch.languages import fasttext_label, get_language
@@ -41,6 +39,34 @@ from xlsearch.scripts import (
     segment_unspaced,
     thai_words,
 )
+
+
+def _import_rouge_score():
+    """rouge_score's scorer and default tokenizer, imported without NLTK's optional extras.
+
+    rouge_score imports ``nltk`` (for the Porter stemmer and the sentence splitter of
+    ``rougeLsum``), and NLTK's package imports all its submodules, which import scipy.stats and
+    scikit-learn when they are installed (MLflow installs both) for collocation measures and
+    classifiers that ROUGE never calls: 1.3 s of the import's 1.8 s and ~145 MB in every process
+    that scores, each trial's worker included (measured on the 2-CPU development machine). NLTK
+    imports both inside ``try/except ImportError`` and falls back to its own code, so they are
+    hidden for the length of this import only; whatever imports them later gets them as usual.
+    (NLTK's Fisher exact test then raises NotImplementedError in this process; nothing here
+    uses it.)
+    """
+    hidden = [name for name in ("scipy.stats", "sklearn") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # `import name` now raises ImportError
+    try:
+        from rouge_score import rouge_scorer, tokenizers
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return rouge_scorer, tokenizers.DefaultTokenizer
+
+
+rouge_scorer, DefaultTokenizer = _import_rouge_score()
 
 Reference = str | Sequence[str]
 
