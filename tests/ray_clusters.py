@@ -44,9 +44,9 @@ def worker_group_waits(gcs_address: str) -> list[float | None]:
         if not any(b.get("unit_resources", {}).get("CPU", 0) > 0 for b in group.bundles or []):
             continue
         stats = group.stats or {}
-        created = stats.get("scheduling_state") == "FINISHED" or int(stats.get("end_to_end_creation_latency_us", 0)) > 0
-        waits.append((int(stats.get("creation_request_received_ns", 0)),
-                      int(stats["end_to_end_creation_latency_us"]) / 1e6 if created else None))
+        waited_us = int(stats.get("end_to_end_creation_latency_us", 0))  # 0 for a group never placed
+        placed = stats.get("scheduling_state") == "FINISHED" or waited_us > 0
+        waits.append((int(stats.get("creation_request_received_ns", 0)), waited_us / 1e6 if placed else None))
     return [wait for _, wait in sorted(waits)]
 
 

@@ -5,6 +5,10 @@ goes wrong."""
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,10 +132,6 @@ def test_a_one_worker_trial_keeps_torch_to_its_worker(tmp_path):
     and Train's controller (which unpickles the trainer's backend config and callbacks) run
     without it, ~2 s of CPU and ~190 MB each per trial on the development machine. A DDP trial
     (2 workers) does import it there: its process group needs torch's backend."""
-    import os
-    import subprocess
-    import sys
-
     build = (
         "import sys, ray.cloudpickle as cp, ray.train\n"
         "from xlsearch.sweep.trainable import _trainer_class, trial_config\n"
@@ -160,10 +160,6 @@ def test_scoring_leaves_out_what_nltk_imports_only_when_installed():
     them, goes without both (1.3 s and ~145 MB each), can still import them itself, and gets
     the same ROUGE as rouge_score imported plainly (stemming and rougeLsum's sentence split
     included)."""
-    import json
-    import subprocess
-    import sys
-
     texts = ("The cats were running quickly.\nThey stopped.", "the cat runs quick\nit stops")
     score = ("from rouge_score import rouge_scorer\n"
              "s = rouge_scorer.RougeScorer(['rouge1', 'rouge2', 'rougeL', 'rougeLsum'], use_stemmer=True)\n"
