@@ -14,15 +14,21 @@ worker dies (its process killed, its node lost) Train stops the group and starts
 ``resources.max_restarts`` times, and the new group resumes from the last reported checkpoint
 through the same ``ray.train.get_checkpoint()``: the rounds after it are trained and reported
 again, the ones before are not.
+
+A trial that Tune stops (ASHA, a budget, the end of the sweep) aborts its Train run as part of
+its stop (:func:`trial_trainable`), so the node it held is free when Tune starts the next trial.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+import logging
 from typing import Any
 
 from xlsearch import keys
+
+log = logging.getLogger(__name__)
 
 TRAIN_RUNS_DIR = "train_runs"
 
@@ -120,7 +126,88 @@ def _trainer_class(num_workers: int):
                 return callbacks
             return [c for c in callbacks if not isinstance(c, DatasetsCallback)]
 
+        def _initialize_and_run_controller(self, **controller_init_kwargs):
+            # Ray 2.60's own, less the SIGINT handler (Ray registers it only on the main thread,
+            # and Tune runs fit() on another), keeping the controller's handle in this process
+            # for the trial's stop to abort the run (see trial_trainable).
+            global _controller
+            import ray
+            from ray._common.constants import RAY_WARN_BLOCKING_GET_INSIDE_ASYNC_ENV_VAR
+            from ray.train.v2._internal.constants import (
+                DEFAULT_RAY_WARN_BLOCKING_GET_INSIDE_ASYNC_VALUE, get_env_vars_to_propagate)
+            from ray.train.v2._internal.execution.controller import TrainController
+
+            env_vars = get_env_vars_to_propagate()
+            env_vars.setdefault(RAY_WARN_BLOCKING_GET_INSIDE_ASYNC_ENV_VAR,
+                                DEFAULT_RAY_WARN_BLOCKING_GET_INSIDE_ASYNC_VALUE)
+            controller_class = ray.remote(num_cpus=0, runtime_env={"env_vars": env_vars},
+                                          label_selector={ray._raylet.RAY_NODE_ID_KEY:
+                                                          ray.get_runtime_context().get_node_id()})(TrainController)
+            controller = controller_class.remote(**controller_init_kwargs)
+            _controller = controller
+            try:
+                ray.get(controller.run.remote())
+                return ray.get(controller.get_result.remote())
+            finally:
+                if _controller is controller:
+                    _controller = None
+
     return TrialTrainer
+
+
+# The Train controller of the run this process's trial is in, while it runs (a Tune trial actor
+# runs one trial at a time): what a trial's stop aborts.
+_controller = None
+
+
+def abort_train_run(timeout_s: float = 60.0) -> bool:
+    """Abort the Train run of the trial this process runs, if one is running; whether one was.
+
+    Train's abort (what Ctrl-C does to a ``fit()`` on a main thread) stops the worker group and
+    removes its placement group before the controller exits. Without it, a trial that Tune stops
+    (ASHA, a budget, the end of the sweep) ends with its process, the controller and workers
+    die with it, and the worker group's placement group stays: Ray removes a placement group with
+    its creator only once the job has ended too, and the sweep's job lasts the whole sweep. Train
+    removes such a group from a detached cleaner actor once Ray's State API (the dashboard)
+    reports the controller dead, a poll that load slows while the next trial waits for the
+    node. The cleaner stays as the fallback for a trial process killed
+    without a stop.
+    """
+    global _controller
+    controller, _controller = _controller, None
+    if controller is None:
+        return False
+    import ray
+
+    try:
+        ray.get(controller.abort.remote(), timeout=timeout_s)
+    except ray.exceptions.RayActorError:
+        pass  # the abort ends by exiting the controller: its call fails with the actor gone
+    except ray.exceptions.GetTimeoutError:
+        log.warning("the trial's Train run did not abort within %.0f s; Train's cleaner will free its "
+                    "placement group once it sees the controller gone", timeout_s)
+    return True
+
+
+def trial_trainable(driver, **parameters):
+    """``driver`` (a Tune function trainable) with ``parameters`` as ``tune.with_parameters``
+    passes them, as a Tune trainable class whose stop aborts the trial's Train run
+    (:func:`abort_train_run`) once Tune's own cleanup is done. Tune names trials after
+    ``driver`` as it would the function, so a sweep started before resumes."""
+    from ray import tune
+    from ray.tune.trainable.function_trainable import wrap_function
+
+    base = wrap_function(tune.with_parameters(driver, **parameters))
+
+    class TrialTrainable(base):
+        def cleanup(self):
+            try:
+                super().cleanup()
+            finally:
+                abort_train_run()
+
+    TrialTrainable.__name__ = TrialTrainable.__qualname__ = driver.__name__
+    return TrialTrainable
 
 
 def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:

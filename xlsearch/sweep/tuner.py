@@ -19,7 +19,7 @@ from xlsearch import keys
 from xlsearch.space import OptunaSpace, grid_configs, planned_trials, trial_seeds, uses_train_data
 from xlsearch.spec import PERFECT_TRANSLATION, SweepSpec
 from xlsearch.sweep.budget import DeviceHourStopper, Estimate, estimate
-from xlsearch.sweep.trainable import SweepContext, trial_driver
+from xlsearch.sweep.trainable import SweepContext, trial_driver, trial_trainable
 from xlsearch.tracking.secrets import redact_values
 from xlsearch.training.loop import objective_name
 
@@ -304,9 +304,9 @@ def calibrate(spec: SweepSpec, placement_: Placement, steps: int = 3, *, local: 
     cpu_before = _machine_cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="xlsearch-calibration-") as tmp:
         trainable = tune.with_resources(
-            tune.with_parameters(_calibration_driver, spec_dict=spec.model_dump(), base_dir=spec.base_dir,
-                                 steps=steps, gpus_per_worker=placement_.gpus_per_worker,
-                                 cpus_per_worker=placement_.cpus_per_worker),
+            trial_trainable(_calibration_driver, spec_dict=spec.model_dump(), base_dir=spec.base_dir,
+                            steps=steps, gpus_per_worker=placement_.gpus_per_worker,
+                            cpus_per_worker=placement_.cpus_per_worker),
             {"cpu": 0, "memory": DRIVER_MEMORY_BYTES})
         tuner = tune.Tuner(trainable, tune_config=tune.TuneConfig(num_samples=1),
                            run_config=tune.RunConfig(name="calibration", storage_path=tmp, verbose=0))
@@ -517,7 +517,7 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
                            cpus_per_worker=placement_.cpus_per_worker, max_restarts=spec.resources.max_restarts)
     # The driver holds no CPU, only a token amount of memory (Ray refuses an empty request):
     # the workers' resources are what limits concurrency, so drivers never starve workers.
-    trainable = tune.with_resources(tune.with_parameters(trial_driver, sweep=context),
+    trainable = tune.with_resources(trial_trainable(trial_driver, sweep=context),
                                     {"cpu": 0, "memory": DRIVER_MEMORY_BYTES})
     param_space: dict[str, Any] = {}
     if spec.search.algorithm == "grid":
