@@ -195,6 +195,10 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         raw.pop("budget", None)  # both ways run the whole grid
+        for splits in (raw.get("data") or {}).values():  # the spec is rewritten elsewhere: paths made absolute
+            for source in (splits or {}).values():
+                if isinstance(source, dict) and isinstance(source.get("path"), str):
+                    source["path"] = str((args.spec.resolve().parent / Path(source["path"]).expanduser()).resolve())
         raw["storage"] = str(folder / "xlsearch_results")
         spec_file = folder / "spec.yaml"
         spec_file.write_text(yaml.safe_dump(raw))
