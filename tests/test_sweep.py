@@ -158,6 +158,25 @@ def test_estimate_flags_each_exceeded_budget(tmp_path):
     assert len(problems) == 1 and problems[0].startswith("budget.gpu_hours = 0.01")
 
 
+def test_estimate_under_asha_also_says_what_the_sweep_costs_if_asha_stops_no_trial(tmp_path):
+    """ASHA stops trials by comparing them at its rungs; trials that tie there (a model that has
+    learned nothing yet scores 0 everywhere) all run to the end. The estimate says both."""
+    raw = sweep_spec(tmp_path)
+    raw["budget"] = {"max_trials": 6}
+    spec = parse_spec(raw, base_dir=REPO / "search_spaces")
+    est = estimate(spec, step_seconds=1.0, eval_seconds=10.0, concurrency=2, devices_per_trial=1,
+                   device_kind="worker", startup_seconds=20.0, startup_cpu_seconds=30.0, fixed_seconds=10.0)
+    whole = est.without_stops
+    assert est.rounds_per_trial == 2.5 and whole.rounds_per_trial == 3
+    assert whole.trial_seconds == pytest.approx(20 + 3 * 25)
+    assert whole.wall_clock_hours > est.wall_clock_hours and whole.device_hours > est.device_hours
+    line = next(line for line in est.lines() if line.startswith("if the scheduler stops no trial:"))
+    assert f"({60 * whole.wall_clock_hours:.1f} min)" in line
+    raw["scheduler"] = {"type": "none"}
+    assert estimate(parse_spec(raw, base_dir=REPO / "search_spaces"), step_seconds=1.0, eval_seconds=10.0,
+                    concurrency=2, devices_per_trial=1, device_kind="worker").without_stops is None
+
+
 # ---------------------------------------------------------------------------------------------
 # Real Ray, real MLflow
 

@@ -66,6 +66,10 @@ class Estimate:
     cpu_bound_seconds: float = 0.0
     fixed_seconds: float = 0.0  # the sweep's own: Ray's start, checks, MLflow, Tune, intermediate tuning
     disk: DiskNeed | None = None  # None when not measured
+    # The same sweep with every trial running every round: what it costs if the scheduler stops
+    # none (ASHA compares scores at its rungs, and a sweep whose trials tie there, as trials that
+    # have learned nothing yet do, runs whole). None without an early-stopping scheduler.
+    without_stops: Estimate | None = None
 
     @property
     def device_hours(self) -> float:
@@ -105,6 +109,8 @@ class Estimate:
               if self.cpu_bound_seconds > math.ceil(self.trials / self.concurrency) * self.trial_seconds else []),
             f"wall-clock: {self.wall_clock_hours:.2f} h ({60 * self.wall_clock_hours:.1f} min); "
             f"{self.device_kind}-hours: {self.device_hours:.2f}",
+            *([f"if the scheduler stops no trial: {w.wall_clock_hours:.2f} h ({60 * w.wall_clock_hours:.1f} min); "
+               f"{w.device_kind}-hours: {w.device_hours:.2f}"] if (w := self.without_stops) else []),
             *(self.disk.lines() if self.disk else []),
         ]
 
@@ -119,21 +125,25 @@ def estimate(spec: SweepSpec, *, step_seconds: float, eval_seconds: float, concu
     machine, all its processes together) adds a CPU-bound pace on a machine without GPUs: the
     trials' CPU seconds over the CPUs the trials hold."""
     cfg = spec.training
-    if spec.scheduler.type == "asha":
-        sched = (cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
-        rounds, finishing = _asha(*sched)  # the rung walk once, for both
-    else:
-        rounds, finishing = float(cfg.rounds), 1.0
     final = eval_seconds if final_eval_seconds is None else final_eval_seconds
-    evals = (rounds - finishing) * eval_seconds + finishing * final
-    work = rounds * cfg.steps_per_round * step_seconds + evals
     trials = planned_trials(spec)
-    cpu_bound = 0.0
-    if startup_cpu_seconds is not None and device_kind != "GPU":
-        cpu_bound = trials * (startup_cpu_seconds + work * cpus_per_trial) / (concurrency * cpus_per_trial)
     fixed = fixed_seconds + (SWEEP_OVERHEAD_S if fixed_seconds else 0.0) + intermediate_tuning_seconds(spec, step_seconds)
-    return Estimate(trials, rounds, startup_seconds + work, concurrency, devices_per_trial, device_kind,
-                    step_seconds, eval_seconds, final, startup_seconds, cpu_bound, fixed)
+
+    def with_rounds(rounds: float, finishing: float, without_stops: Estimate | None = None) -> Estimate:
+        evals = (rounds - finishing) * eval_seconds + finishing * final
+        work = rounds * cfg.steps_per_round * step_seconds + evals
+        cpu_bound = 0.0
+        if startup_cpu_seconds is not None and device_kind != "GPU":
+            cpu_bound = trials * (startup_cpu_seconds + work * cpus_per_trial) / (concurrency * cpus_per_trial)
+        return Estimate(trials, rounds, startup_seconds + work, concurrency, devices_per_trial, device_kind,
+                        step_seconds, eval_seconds, final, startup_seconds, cpu_bound, fixed,
+                        without_stops=without_stops)
+
+    whole = with_rounds(float(cfg.rounds), 1.0)
+    if spec.scheduler.type != "asha":
+        return whole
+    rounds, finishing = _asha(cfg.rounds, spec.scheduler.grace_period, spec.scheduler.reduction_factor)
+    return with_rounds(rounds, finishing, without_stops=whole)
 
 
 def intermediate_tuning_seconds(spec: SweepSpec, step_seconds: float) -> float:
