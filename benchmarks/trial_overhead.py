@@ -1,7 +1,9 @@
 """What running a trial through Ray costs, against the same trial run alone.
 
 Runs, alternately and --repeats times each (whole processes, wall-clock):
-  A  `xlsearch trial`  one trial in-process, no Ray (the baseline);
+  A  `xlsearch trial`  one trial in-process, no Ray (the baseline), with as many torch threads
+                       as the sweep's worker gets (its CPUs: Ray sets OMP_NUM_THREADS to them,
+                       where a process of its own would use every core);
   B  `xlsearch run`    the same single trial as a sweep: local Ray, Tune, a Train V2 worker,
                        MLflow; with RAY_TRAIN_HEALTH_CHECK_INTERVAL_S=0.2 (xlsearch's setting);
   C  `xlsearch run`    the same with Ray's default interval of 2.0 s.
@@ -77,8 +79,9 @@ def main() -> None:
         token.write_text(os.urandom(32).hex())
         base_env = {**os.environ, "RAY_AUTH_TOKEN_PATH": str(token)}
         for i in range(args.repeats):
+            threads = str(max(1, int(yaml.safe_load(spec_file.read_text())["resources"]["cpus_per_worker"])))
             times["A"].append(timed([*xl, "trial", str(spec_file), "--quiet", "--output", str(folder / f"a{i}")],
-                                    base_env))
+                                    {**base_env, "OMP_NUM_THREADS": threads}))
             train["A"] += train_seconds(folder / f"a{i}")
             for name, interval in (("B", "0.2"), ("C", "2.0")):
                 storage = folder / f"{name}{i}"
