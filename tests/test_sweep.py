@@ -235,7 +235,8 @@ def test_a_trial_starts_only_the_ray_actors_it_uses(finished_sweep, sweep_ray_di
         if found:
             started[found.group(1)] = started.get(found.group(1), 0) + 1
     assert started.get("RayTrainWorker") == summary["trials"], started  # the logs were read
-    unused = {"DatasetManager", "PreemptionWatcher"} & set(started)
+    # Train's placement-group cleaner too: the sweep's driver frees a dead trial's worker group.
+    unused = {"DatasetManager", "PreemptionWatcher", "PlacementGroupCleaner"} & set(started)
     assert not unused, f"trials started actors they do not use: {sorted(unused)} (all: {started})"
 
 

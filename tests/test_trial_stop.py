@@ -62,3 +62,63 @@ def test_a_stopped_trial_removes_its_worker_group_before_its_stop_ends(tmp_path)
     groups = [g for g in out["groups"] if g["cpus"] > 0]
     assert groups, out
     assert all(g["state"] == "REMOVED" for g in groups), f"a stopped trial kept its worker group: {out['groups']}"
+
+
+LOST = textwrap.dedent("""
+    import json, os, signal, sys
+    from pathlib import Path
+    import ray
+    from ray import tune
+    from xlsearch.sweep.trainable import _trainer_class, trial_trainable
+    from xlsearch.sweep.tuner import DRIVER_MEMORY_BYTES
+    from xlsearch.sweep.worker_groups import freeing_lost_worker_groups
+
+    pids = Path(sys.argv[1])
+    pids.mkdir(parents=True, exist_ok=True)
+
+    def loop(config):
+        import time
+        import ray.train
+        for i in range(config["reports"]):
+            ray.train.report({"i": i})
+            time.sleep(0.25)
+
+    def driver(config):
+        import os
+        import ray.train
+        from ray.tune.integration.ray_train import TuneReportCallback
+        (pids / tune.get_context().get_trial_id()).write_text(str(os.getpid()))
+        trainer = _trainer_class(1, record_worker_groups=True)(
+            loop, train_loop_config=config, scaling_config=ray.train.ScalingConfig(num_workers=1),
+            run_config=ray.train.RunConfig(name="run", storage_path=tune.get_context().get_trial_dir(),
+                                           callbacks=[TuneReportCallback()]))
+        trainer.fit()
+
+    class KillTheLongTrial(tune.Callback):
+        # Its process killed, as when Ray's memory monitor or a lost node takes it: no stop runs.
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if trial.config["reports"] > 3 and result.get("i") == 1:
+                os.kill(int((pids / trial.trial_id).read_text()), signal.SIGKILL)
+
+    # One CPU: the short trial's worker can start only once the killed trial's group is gone. No
+    # dashboard: Train's own cleaner, which asks the State API, can never see the controller dead.
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    tuner = tune.Tuner(tune.with_resources(trial_trainable(driver), {"cpu": 0, "memory": DRIVER_MEMORY_BYTES}),
+                       param_space={"reports": tune.grid_search([400, 3])},
+                       tune_config=tune.TuneConfig(max_concurrent_trials=1, time_budget_s=150),
+                       run_config=tune.RunConfig(storage_path=sys.argv[2], callbacks=[KillTheLongTrial()], verbose=0,
+                                                 failure_config=tune.FailureConfig(max_failures=0)))
+    with freeing_lost_worker_groups():
+        results = tuner.fit()
+    print(json.dumps(sorted([r.config["reports"], r.metrics.get("i"), r.error is not None] for r in results)))
+""")
+
+
+@pytest.mark.slow
+def test_the_node_of_a_trial_whose_process_died_goes_to_the_next_trial(tmp_path):
+    run = subprocess.run([sys.executable, "-c", LOST, str(tmp_path / "pids"), str(tmp_path / "results")],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert run.returncode == 0, run.stderr[-4000:]
+    short, killed = json.loads(run.stdout.strip().splitlines()[-1])
+    assert killed[0] == 400 and killed[2], killed  # the long trial died with its process
+    assert short == [3, 2, False], f"the next trial never got the node: {short}"

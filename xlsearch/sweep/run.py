@@ -108,6 +108,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
+    from xlsearch.sweep.worker_groups import freeing_lost_worker_groups
     from xlsearch.sweep.disk import CheckpointPruning
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep, init_ray,
                                       prepare_intermediate_tuning, prepare_translations)
@@ -157,7 +158,7 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
         # AWS keys out of the environment, else Tune copies them into Ray's logs
-        with stop.tune_running(), aws_credentials_in_a_private_file():
+        with stop.tune_running(), aws_credentials_in_a_private_file(), freeing_lost_worker_groups():
             results = tuner.fit()
         trials = trial_records(results)
         summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received)

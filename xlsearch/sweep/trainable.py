@@ -49,6 +49,9 @@ class SweepContext:
     gpus_per_worker: float
     cpus_per_worker: float
     max_restarts: int
+    # The driver frees the worker groups of trials whose controller died (sweep.worker_groups);
+    # else Train's cleaner actor does, one per trial.
+    record_worker_groups: bool = False
 
 
 def trial_config(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -93,7 +96,7 @@ def train_worker(loop_config: dict[str, Any]) -> None:
             run_trial(spec, params, resume_from=Path(resume_dir), **kwargs)
 
 
-def _trainer_class(num_workers: int):
+def _trainer_class(num_workers: int, record_worker_groups: bool = False):
     """The Train trainer a trial runs under: ``TorchTrainer`` for a DDP group of
     ``num_workers`` > 1, Train's plain ``DataParallelTrainer`` for one worker; either without
     the Ray Data plumbing a trial does not use.
@@ -111,8 +114,13 @@ def _trainer_class(num_workers: int):
     unchanged. ``_create_default_callbacks`` is private to Ray: Ray is pinned in pyproject.toml,
     and ``tests/test_sweep.py`` reads which actors a sweep's trials started, so an upgrade that
     renames it fails there instead of silently starting the actor again.
+
+    With ``record_worker_groups`` (a sweep whose driver frees lost worker groups:
+    :mod:`xlsearch.sweep.worker_groups`), Train's placement-group cleaner, a detached actor per
+    run, gives way to a record of the worker group's placement group for the driver.
     """
     from ray.train.v2._internal.callbacks import DatasetsCallback
+    from ray.train.v2._internal.callbacks.placement_group_callback import PlacementGroupCleanerCallback
 
     if num_workers > 1:
         from ray.train.torch import TorchTrainer as Base
@@ -122,6 +130,11 @@ def _trainer_class(num_workers: int):
     class TrialTrainer(Base):
         def _create_default_callbacks(self):
             callbacks = super()._create_default_callbacks()
+            if record_worker_groups:
+                from xlsearch.sweep.worker_groups import RecordWorkerGroup
+
+                callbacks = [RecordWorkerGroup() if isinstance(c, PlacementGroupCleanerCallback) else c
+                             for c in callbacks]
             if self.datasets:
                 return callbacks
             return [c for c in callbacks if not isinstance(c, DatasetsCallback)]
@@ -170,8 +183,9 @@ def abort_train_run(timeout_s: float = 60.0) -> bool:
     its creator only once the job has ended too, and the sweep's job lasts the whole sweep. Train
     removes such a group from a detached cleaner actor once Ray's State API (the dashboard)
     reports the controller dead, a poll that load slows while the next trial waits for the
-    node. The cleaner stays as the fallback for a trial process killed
-    without a stop.
+    node. A trial process killed without a stop is left to the fallback: the sweep driver's
+    (:mod:`xlsearch.sweep.worker_groups`), or Train's cleaner where the driver cannot read the
+    GCS itself.
     """
     global _controller
     controller, _controller = _controller, None
@@ -184,8 +198,8 @@ def abort_train_run(timeout_s: float = 60.0) -> bool:
     except ray.exceptions.RayActorError:
         pass  # the abort ends by exiting the controller: its call fails with the actor gone
     except ray.exceptions.GetTimeoutError:
-        log.warning("the trial's Train run did not abort within %.0f s; Train's cleaner will free its "
-                    "placement group once it sees the controller gone", timeout_s)
+        log.warning("the trial's Train run did not abort within %.0f s; its placement group is freed "
+                    "once its controller is seen gone", timeout_s)
     return True
 
 
@@ -221,7 +235,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = sweep.gpus_per_worker
-    trainer = _trainer_class(sweep.num_workers)(
+    trainer = _trainer_class(sweep.num_workers, getattr(sweep, "record_worker_groups", False))(
         train_worker,
         train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
         scaling_config=ray.train.ScalingConfig(num_workers=sweep.num_workers, use_gpu=use_gpu,

@@ -202,12 +202,14 @@ def cluster_placement(spec: SweepSpec, *, on_cluster: bool, wait_s: float, log: 
 def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False) -> None:
     """Join ``address`` (``auto`` = the running cluster), or start a local Ray.
 
-    The dashboard stays on: Train V2 asks its State API whether a trial that ASHA killed is
-    dead, and without it the trial's CPUs stay reserved and the sweep hangs. That query runs in
-    Train's ``PlacementGroupCleaner`` actors and finds the cluster by scanning the host unless
-    ``RAY_ADDRESS`` says which: with a second Ray on the machine (another sweep, a notebook) the
-    scan fails, the cleaners die and the sweep deadlocks. So every worker is told its own
-    cluster's address (a local Ray gets a GCS port chosen here, so that it is known in advance).
+    The dashboard stays on: Train V2's ``PlacementGroupCleaner`` actors (the calibration trial's,
+    and every trial's under Ray Client, where the driver cannot free lost worker groups itself:
+    :mod:`xlsearch.sweep.worker_groups`) ask its State API whether a trial's controller is dead,
+    and without an answer its CPUs stay reserved. That query finds the cluster by scanning the
+    host unless ``RAY_ADDRESS`` says which: with a second Ray on the machine (another sweep, a
+    notebook) the scan fails, the cleaners die and the sweep deadlocks. So every worker is told
+    its own cluster's address (a local Ray gets a GCS port chosen here, so that it is known in
+    advance).
 
     A local Ray is for this machine only: every port it opens, metrics exporters included, is
     bound to 127.0.0.1 (:func:`_loopback_only`).
@@ -507,6 +509,7 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     from ray.tune.search.optuna import OptunaSearch
 
     from xlsearch.sweep.decisions import DECISIONS_FILE, KeptASHA, KeptFIFO
+    from xlsearch.sweep.worker_groups import driver_can_free
 
     objective = objective_name(spec)
     # Trials get the spec without the value of any secret in the environment: Tune and Train
@@ -514,7 +517,8 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     # the spec (they read tokens from their environment).
     context = SweepContext(spec=redact_values(spec.model_dump()), base_dir=spec.base_dir, sweep_dir=str(sweep_dir),
                            num_workers=placement_.num_workers, gpus_per_worker=placement_.gpus_per_worker,
-                           cpus_per_worker=placement_.cpus_per_worker, max_restarts=spec.resources.max_restarts)
+                           cpus_per_worker=placement_.cpus_per_worker, max_restarts=spec.resources.max_restarts,
+                           record_worker_groups=driver_can_free())
     # The driver holds no CPU, only a token amount of memory (Ray refuses an empty request):
     # the workers' resources are what limits concurrency, so drivers never starve workers.
     trainable = tune.with_resources(trial_trainable(trial_driver, sweep=context),
