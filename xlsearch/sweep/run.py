@@ -108,10 +108,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
-    from xlsearch.sweep.worker_groups import freeing_lost_worker_groups
     from xlsearch.sweep.disk import CheckpointPruning
     from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep, init_ray,
                                       prepare_intermediate_tuning, prepare_translations)
+    from xlsearch.sweep.worker_groups import freeing_lost_worker_groups
     from xlsearch.tracking import Headline, SweepTracker
     from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
     from xlsearch.training.loop import objective_name

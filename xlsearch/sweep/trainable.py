@@ -21,9 +21,9 @@ its stop (:func:`trial_trainable`), so the node it held is free when Tune starts
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-import logging
 from typing import Any
 
 from xlsearch import keys

@@ -108,7 +108,11 @@ def free_lost_worker_groups() -> list[str]:
 @contextmanager
 def freeing_lost_worker_groups(interval_s: float = CHECK_INTERVAL_S):
     """While the block runs (a sweep's ``tuner.fit()``), free dead trials' worker groups every
-    ``interval_s`` from a thread of this driver."""
+    ``interval_s`` from a thread of this driver; nothing under Ray Client (its trials keep
+    Train's cleaner: ``SweepContext.record_worker_groups``)."""
+    if not driver_can_free():
+        yield
+        return
     done = threading.Event()
 
     def loop():
