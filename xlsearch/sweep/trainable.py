@@ -177,15 +177,9 @@ def abort_train_run(timeout_s: float = 60.0) -> bool:
     """Abort the Train run of the trial this process runs, if one is running; whether one was.
 
     Train's abort (what Ctrl-C does to a ``fit()`` on a main thread) stops the worker group and
-    removes its placement group before the controller exits. Without it, a trial that Tune stops
-    (ASHA, a budget, the end of the sweep) ends with its process, the controller and workers
-    die with it, and the worker group's placement group stays: Ray removes a placement group with
-    its creator only once the job has ended too, and the sweep's job lasts the whole sweep. Train
-    removes such a group from a detached cleaner actor once Ray's State API (the dashboard)
-    reports the controller dead, a poll that load slows while the next trial waits for the
-    node. A trial process killed without a stop is left to the fallback: the sweep driver's
-    (:mod:`xlsearch.sweep.worker_groups`), or Train's cleaner where the driver cannot read the
-    GCS itself.
+    removes its placement group before the controller exits, so a trial that Tune stops frees
+    its node at once (why that is needed: :mod:`xlsearch.sweep.worker_groups`, which frees the
+    node of a trial process killed without a stop).
     """
     global _controller
     controller, _controller = _controller, None
@@ -235,7 +229,7 @@ def trial_driver(config: dict[str, Any], sweep: SweepContext) -> None:
     resources = {"CPU": sweep.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = sweep.gpus_per_worker
-    trainer = _trainer_class(sweep.num_workers, getattr(sweep, "record_worker_groups", False))(
+    trainer = _trainer_class(sweep.num_workers, sweep.record_worker_groups)(
         train_worker,
         train_loop_config={"spec": sweep.spec, "base_dir": sweep.base_dir, "params": trial_config(config)},
         scaling_config=ray.train.ScalingConfig(num_workers=sweep.num_workers, use_gpu=use_gpu,
