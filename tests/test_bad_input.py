@@ -47,7 +47,8 @@ SUM_ROWS = [{"id": str(i), "text": f"Article number {i} about the town fair.", "
             for i in range(6)]
 SUM_BASE = {**QA_BASE, "task": "xlsum",
             "data": {"en": {"train": {"path": "en.jsonl"}, "dev": {"path": "en.jsonl"}},
-                     "de": {"dev": {"path": "de.jsonl"}}}}
+                     "de": {"dev": {"path": "de.jsonl"}}},
+            "selection": {"few_shot_examples": 0}}  # 6 German dev examples: none to hold out
 SUM_FILES = {"en.jsonl": _jsonl(SUM_ROWS), "de.jsonl": _jsonl(SUM_ROWS)}
 
 
@@ -135,6 +136,26 @@ SPEC_CASES = [
     Case("keep-best-word", ("checkpoints.keep_best", "integer"), change={"checkpoints.keep_best": "all"}),
     Case("checkpoints-unknown-key", ("checkpoints.keep", "unknown key", "keep_best"), change={"checkpoints.keep": 2}),
     Case("grace-period-huge", ("scheduler.grace_period", "less than or equal to"), change={"scheduler": {"grace_period": 10**20}}),
+    # --- the zero-shot-aware search
+    Case("stop-wrong-language-zero", ("scheduler.stop_wrong_language_above", "greater than 0"),
+         change={"scheduler": {"stop_wrong_language_above": 0}}),
+    Case("stop-wrong-language-over-one", ("scheduler.stop_wrong_language_above", "less than or equal to 1"),
+         change={"scheduler": {"stop_wrong_language_above": 1.5}}),
+    Case("few-shot-over-subsample", ("selection.few_shot_examples", "less than subsample.dev (200)"),
+         change={"selection": {"few_shot_examples": 200}}),
+    Case("few-shot-over-the-data", ("selection.few_shot_examples", "de dev data", "gives 59 examples"),
+         change={"selection": {"few_shot_examples": 59}}, data=True),
+    Case("soup-of-one", ("selection.soup_top_k", "full it=none has 1 trial per seed"),
+         change={"selection": {"soup_top_k": 3}}),
+    Case("soup-of-one-trial-each", ("selection.soup_top_k", "at least 2"), change={"selection": {"soup_top_k": 1}}),
+    Case("objectives-of-a-grid", ("search.objectives", "optuna_tpe or random"),
+         change={"search.objectives": ["source_score", "wrong_language_rate"]}),
+    Case("objectives-without-the-source", ("search.objectives", "source score comes first"),
+         change={"search.objectives": ["wrong_language_rate"]}),
+    Case("objective-unknown", ("search.objectives[1]", "'source_score' or 'wrong_language_rate'"),
+         change={"search.objectives": ["source_score", "target_score"]}),
+    Case("pivot-is-a-target", ("pivot_languages[0]", "neither a source nor a target"), change={"pivot_languages": ["de"]}),
+    Case("pivot-without-data", ("data.fr.dev", "pivot language"), change={"pivot_languages": ["fr"]}),
     Case("it-steps-huge", ("search.intermediate_tuning[1].steps", "less than or equal to"),
          change={"search.intermediate_tuning": ["none", {"steps": 10**30}]}),
     Case("it-batch-bool", ("search.intermediate_tuning[0].batch_size", "integer"),

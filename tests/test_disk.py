@@ -26,7 +26,7 @@ def spec_with(tmp_path, methods: dict, optimizer: str = "adamw", **changes):
     raw = {
         "name": "disk", "task": "xlsum", "model": "tiny-mt5", "target_languages": ["de"],
         "data": {lang: {"train": {"builtin": "toy"}, "dev": {"builtin": "toy"}} for lang in ("en", "de")},
-        "subsample": {"train": 16, "dev": 4},
+        "subsample": {"train": 16, "dev": 4}, "selection": {"few_shot_examples": 0},
         "search": {"lr": [1e-3], "methods": methods},
         "training": {"steps_per_round": 1, "rounds": 1, "batch_size": 4, "eval_batch_size": 4,
                      "max_input_length": 64, "max_output_length": 8, "optimizer": optimizer},

@@ -59,6 +59,7 @@ def _spec(tmp_path):
         "search": {"algorithm": "grid", "lr": [1e-3]},
         "training": {"steps_per_round": 2, "rounds": 1, "batch_size": 4, "max_input_length": 32,
                      "max_output_length": 8, "sample_generations": 0},
+        "selection": {"few_shot_examples": 0},  # 3 German dev examples: none to hold out
         "scheduler": "none", "storage": str(tmp_path / "results"),
     }
 
@@ -116,7 +117,8 @@ def test_a_method_defined_here_validates_and_trains_what_it_says(tmp_path, monke
     assert planned_trials(spec) == 2
     with pytest.raises(SpecError, match="an integer >= 1"):
         parse_spec(raw | {"search": {"lr": [1e-3], "methods": {"decoder_only": {"unused": 0}}}})
-    result = run_trial(spec.model_copy(update={"subsample": spec.subsample.model_copy(update={"dev": 4})}),
+    result = run_trial(spec.model_copy(update={"subsample": spec.subsample.model_copy(update={"dev": 4}),
+                                               "selection": spec.selection.model_copy(update={"few_shot_examples": 0})}),
                        TrialParams(lr=1e-3, method="decoder_only"), log=lambda _: None)
     assert result.status == "completed" and result.rounds_done == 1
 
@@ -153,12 +155,12 @@ def test_a_named_model_is_one_registry_line(monkeypatch):
 def test_a_selection_rule_is_one_function_and_one_line(monkeypatch):
     import pandas as pd
 
-    from xlsearch.selection import SELECTION_RULES, best_of, select_all
+    from xlsearch.selection import SELECTION_RULES, Rule, select_all
 
     def lowest_lr(rows, setting):
-        return best_of(rows, -rows["lr"], setting)
+        return -rows["lr"]
 
-    monkeypatch.setitem(SELECTION_RULES, "lowest_lr", lowest_lr)  # the one registry line
+    monkeypatch.setitem(SELECTION_RULES, "lowest_lr", Rule(lowest_lr))  # the one registry line
     rows = pd.DataFrame({"trial_id": ["a", "b"], "lr": [1e-3, 1e-5], "diverged": [0, 0],
                          "source_dev/f1": [50.0, 10.0], "target/de/f1": [5.0, 9.0]})
     choices = select_all(rows, "source_dev/f1", "f1", ["de"], threshold=0.2)

@@ -14,9 +14,9 @@ from xlsearch.metrics import (
     generation_language_rates,
     is_degenerate,
     multilingual_tokenize,
-    qa_language_mask,
+    qa_reference_mask,
     qa_scores,
-    qa_wrong_language_rates,
+    qa_reference_filtered_rates,
     rouge_scores,
     rouge_tokenize,
     wrong_language_rate,
@@ -268,6 +268,9 @@ class FixedIdentifier:
     def identify(self, texts):
         return [self.answers[text] for text in texts]
 
+    def identify_ranked(self, texts, k=3):
+        return [[answer] for answer in self.identify(texts)]
+
 
 def test_generation_rates_on_hand_made_outputs(identifier):
     texts = ["", "Das ist ein Haus.", "This is a house.", "eeeeee", "<extra_id_0> Das ist gut."]
@@ -278,6 +281,7 @@ def test_generation_rates_on_hand_made_outputs(identifier):
         "empty_rate": 1 / 5,
         "undetermined_rate": 1 / 4,  # "eeeeee"
         "rudiment_rate": 1 / 5,
+        "copied_rate": 0.0,  # no inputs given
         "language_counts": {"de": 2, "en": 1},
         "n": 5,
     }
@@ -366,13 +370,13 @@ def test_qa_mask_drops_digits_and_unidentified_short_answers(identifier):
         "Denver Broncos",  # identified as something other than de
         "the French Revolution",  # English
     ]
-    assert qa_language_mask(references, "de", identifier=identifier) == [True, False, False, False, False, False]
+    assert qa_reference_mask(references, "de", identifier=identifier) == [True, False, False, False, False, False]
 
 
 def test_qa_mask_keep_rate_on_real_xquad_german(identifier):
     examples = load_squad(TEST_DATA / "xquad" / "xquad.de.json")
     references = [answers for _, _, answers in examples]
-    mask = qa_language_mask(references, "de", identifier=identifier)
+    mask = qa_reference_mask(references, "de", identifier=identifier)
     assert len(mask) == 59
     # Measured: 25 of the slice's 59 (42.4%) kept, 544 of the full file's 1190 (45.7%);
     # names, numbers and one-word answers go.
@@ -380,22 +384,22 @@ def test_qa_mask_keep_rate_on_real_xquad_german(identifier):
     assert not any(any(ch.isdigit() for ch in refs[0]) for refs, keep in zip(references, mask) if keep)
 
 
-def test_qa_wrong_language_rates_on_real_xquad(identifier):
+def test_qa_reference_filtered_rates_on_real_xquad(identifier):
     german = load_squad(TEST_DATA / "xquad" / "xquad.de.json")
     english = {qid: answers for _, qid, answers in load_squad(TEST_DATA / "xquad" / "xquad.en.json")}
     references = [answers for _, _, answers in german]
     # German gold answers as predictions: none is in the wrong language.
-    own = qa_wrong_language_rates([a[0] for a in references], references, "de", identifier=identifier)
+    own = qa_reference_filtered_rates([a[0] for a in references], references, "de", identifier=identifier)
     assert own["wrong_language_rate"] == 0.0
     assert own["n_kept"] == own["n"] == 25
     # English gold answers for the same questions: a model that answers in English.
     english_predictions = [english[qid][0] for _, qid, _ in german]
-    rates = qa_wrong_language_rates(english_predictions, references, "de", identifier=identifier)
+    rates = qa_reference_filtered_rates(english_predictions, references, "de", identifier=identifier)
     assert rates["n_kept"] == 25
     assert rates["wrong_language_rate"] > 0.5
     assert rates["language_counts"].get("en", 0) > rates["language_counts"].get("de", 0)
 
 
-def test_qa_wrong_language_rates_with_nothing_kept_raises(identifier):
+def test_qa_reference_filtered_rates_with_nothing_kept_raises(identifier):
     with pytest.raises(ValueError, match="no 'de' reference"):
-        qa_wrong_language_rates(["x", "y"], ["1999", "2000"], "de", identifier=identifier)
+        qa_reference_filtered_rates(["x", "y"], ["1999", "2000"], "de", identifier=identifier)

@@ -118,7 +118,7 @@ def test_run_when_data_vanishes_before_the_trials_prints_one_line(tmp_path):
            "search": {"algorithm": "grid", "lr": [1e-4]},
            "training": {"steps_per_round": 1, "rounds": 1, "batch_size": 2, "max_input_length": 32,
                         "max_output_length": 4},
-           "subsample": {"train": 4, "dev": 2}, "scheduler": "none",
+           "subsample": {"train": 4, "dev": 2}, "selection": {"few_shot_examples": 0}, "scheduler": "none",
            # No restarts: the worker group would be started again for an error that stays (CI time).
            "resources": {"workers": 1, "gpus_per_worker": 0, "cpus_per_worker": 1, "max_restarts": 0},
            "storage": "results"}

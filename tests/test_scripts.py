@@ -6,7 +6,7 @@ import pytest
 
 from xlsearch.langid import get_identifier
 from xlsearch.languages import LANGUAGES
-from xlsearch.metrics import generation_language_rates, qa_wrong_language_rates
+from xlsearch.metrics import generation_language_rates, qa_reference_filtered_rates
 from handmade import PARALLEL_ANSWERS, PARALLEL_LANGUAGES
 from shared_data import TEST_DATA, shared
 
@@ -30,10 +30,10 @@ def parallel_xquad(lang, folder):
 @pytest.mark.parametrize("lang", ["ar", "ru", "zh"])
 def test_english_answers_to_non_latin_questions_are_wrong_language(identifier, lang):
     references, english = parallel_xquad(lang, TEST_DATA / "xquad")
-    rates = qa_wrong_language_rates(english, references, lang, identifier=identifier)
+    rates = qa_reference_filtered_rates(english, references, lang, identifier=identifier)
     # Before: 63% (ar), 70% (ru), 67% (zh) of the kept examples; the rest was "undetermined".
     assert rates["wrong_language_rate"] >= 0.95
-    own = qa_wrong_language_rates([r[0] for r in references], references, lang, identifier=identifier)
+    own = qa_reference_filtered_rates([r[0] for r in references], references, lang, identifier=identifier)
     assert own["wrong_language_rate"] <= 0.05
     assert own["n_kept"] == rates["n_kept"] >= 25
 
@@ -41,9 +41,9 @@ def test_english_answers_to_non_latin_questions_are_wrong_language(identifier, l
 @pytest.mark.parametrize("lang", ["ar", "ru", "zh"])
 def test_english_answers_to_non_latin_questions_on_full_xquad(identifier, lang):
     references, english = parallel_xquad(lang, shared("xquad", "the full XQuAD files are not shipped"))
-    rates = qa_wrong_language_rates(english, references, lang, identifier=identifier)
+    rates = qa_reference_filtered_rates(english, references, lang, identifier=identifier)
     assert rates["wrong_language_rate"] >= 0.95
-    own = qa_wrong_language_rates([r[0] for r in references], references, lang, identifier=identifier)
+    own = qa_reference_filtered_rates([r[0] for r in references], references, lang, identifier=identifier)
     assert own["wrong_language_rate"] <= 0.05
 
 
@@ -55,7 +55,7 @@ def test_english_answers_for_hindi_thai_greek(identifier, lang):
     # Every output, no language filter: each English answer is in Latin letters.
     assert generation_language_rates(english, lang, identifier=identifier)["wrong_language_rate"] >= 0.95
     assert generation_language_rates(own, lang, identifier=identifier)["wrong_language_rate"] <= 0.05
-    rates = qa_wrong_language_rates(english, [[a] for a in own], lang, identifier=identifier)
+    rates = qa_reference_filtered_rates(english, [[a] for a in own], lang, identifier=identifier)
     assert rates["wrong_language_rate"] >= 0.95
 
 
@@ -74,6 +74,9 @@ class FixedIdentifier:
 
     def identify(self, texts):
         return [self.answers.get(text, ("en", 0.1)) for text in texts]
+
+    def identify_ranked(self, texts, k=3):
+        return [[answer] for answer in self.identify(texts)]
 
 
 def test_script_decides_before_fasttext_and_fasttext_within_a_script():

@@ -133,6 +133,7 @@ def test_a_sweep_over_seeds_end_to_end(tmp_path):
                intermediate_tuning=["none"])
     raw.update(name="seeds", scheduler="none", budget={"max_trials": 4})
     raw["subsample"] = {"train": 200, "dev": 8, "unlabeled": 32}
+    raw["selection"] = {"few_shot_examples": 0}
     raw["training"].update({"steps_per_round": 10, "rounds": 1, "eval_batch_size": 8})
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(raw))

@@ -36,6 +36,7 @@ def sweep_spec(storage: Path, **changes) -> dict:
     raw = yaml.safe_load((REPO / "search_spaces" / "demo.yaml").read_text())
     raw.update({"name": "it-sweep", "storage": str(storage)})
     raw["subsample"] = {"train": 400, "dev": 16, "unlabeled": 64}
+    raw["selection"] = {"few_shot_examples": 0}
     # Two methods that both learn on a random tiny model (adapters there tie at a score of 0, and
     # ties give ASHA nothing to cut); mix_target has a parameter of its own for Optuna to sample.
     raw["search"]["methods"] = {"full": {}, "mix_target": {"mix_ratio": [0.5, 1.0]}}

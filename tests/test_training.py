@@ -34,6 +34,7 @@ def toy_spec(tmp_path, **overrides):
         "target_languages": ["de", "es"],
         "data": {lang: {"train": {"builtin": "toy"}, "dev": {"builtin": "toy"}} for lang in ("en", "de", "es")},
         "subsample": {"train": 64, "dev": 8, "unlabeled": 32},
+        "selection": {"few_shot_examples": 0},
         "search": {"lr": [1e-3], "methods": {"full": {}, "prompt_tuning": {"prompt_length": 4},
                                               "adapters": {"rank": 2}, "freeze_dec_emb": {},
                                               "mix_target": {"mix_ratio": 1.0},

@@ -38,6 +38,7 @@ def lab_spec(storage: Path, **changes) -> dict:
         "data": {"en": {"train": {"builtin": "lab"}, "dev": {"builtin": "lab"}},
                  "de": {"dev": {"builtin": "lab"}}, "ru": {"dev": {"builtin": "lab"}}},
         "subsample": {"train": 16, "dev": 8},
+        "selection": {"few_shot_examples": 0},
         "search": {"algorithm": "grid", "lr": [1e-3], "methods": {"full": {}},
                    "train_data": ["source", "translate_train"]},
         "translation": {"model": "tiny-nllb", "batch_size": 8, "max_new_tokens": 8},

@@ -17,7 +17,8 @@ from xlsearch.languages import LANGUAGES, UnknownLanguageError
 from xlsearch.methods import METHODS
 from xlsearch.models import ModelError, resolve_model
 from xlsearch.sources import has_data, task_source
-from xlsearch.space import METHOD_OVERRIDES, grid_size, method_params, setting_choices, uses_train_data
+from xlsearch.space import (METHOD_OVERRIDES, grid_configurations, grid_size, method_params, setting_choices,
+                             uses_train_data)
 from xlsearch.spec import MAX_SEED, PERFECT_TRANSLATION, Range, SpecError, SweepSpec, is_uri, read_spec_file, shape_spec
 from xlsearch.tasks import TASKS, DataError, get_task
 from xlsearch.tasks.builtin import BUILTIN_DATASETS, PARALLEL_DATASETS
@@ -74,7 +75,59 @@ def check_spec(spec: SweepSpec) -> None:
     if spec.scheduler.type == "asha" and spec.scheduler.grace_period > spec.training.rounds:
         raise SpecError("scheduler.grace_period", spec.scheduler.grace_period,
                         f"must be <= training.rounds ({spec.training.rounds})")
+    _check_objectives(spec)
+    _check_selection(spec)
     check_storage(spec)
+
+
+def _check_objectives(spec: SweepSpec) -> None:
+    objectives = spec.search.objectives
+    if not objectives or objectives[0] != "source_score":
+        raise SpecError("search.objectives", objectives, "the source score comes first: ['source_score'] or "
+                        "['source_score', 'wrong_language_rate']")
+    if len(set(objectives)) < len(objectives):
+        raise SpecError("search.objectives", objectives, "give each objective once")
+    if spec.multi_objective and spec.search.algorithm == "grid":
+        raise SpecError("search.objectives", objectives, "a grid runs every configuration and optimises nothing: "
+                        "a multi-objective search needs algorithm optuna_tpe or random")
+
+
+def _check_selection(spec: SweepSpec) -> None:
+    """Pivot languages, the few-shot hold-out and the soup, against the rest of the spec."""
+    for i, code in enumerate(spec.pivot_languages):
+        field = f"pivot_languages[{i}]"
+        if code in spec.source_languages or code in spec.target_languages:
+            raise SpecError(field, code, "a pivot language is neither a source nor a target language: its labeled "
+                            "dev data chooses for the targets")
+        if not has_data(spec, code, "dev"):
+            raise SpecError(f"data.{code}.dev", None, _missing_data_hint(spec, code, "dev") + " (a pivot language "
+                            "is chosen by its labeled dev data)")
+    k, dev = spec.selection.few_shot_examples, spec.subsample.dev
+    if k and dev is not None and k >= dev:
+        raise SpecError("selection.few_shot_examples", k, f"must be less than subsample.dev ({dev}): the few-shot "
+                        "examples are held out of each target language's dev data and the rest measure every rule")
+    top_k = spec.selection.soup_top_k
+    if top_k == 1:
+        raise SpecError("selection.soup_top_k", 1, "0 (no soup) or at least 2: a soup averages several trials")
+    if top_k and spec.search.algorithm == "grid":
+        for group, size in soup_group_sizes(spec).items():
+            if size < 2:
+                raise SpecError("selection.soup_top_k", top_k, f"the group {group} has 1 trial per seed: a soup "
+                                "averages at least 2; search more LRs there or set 0")
+
+
+def soup_group_sizes(spec: SweepSpec) -> dict[str, int]:
+    """In a grid, the zero-shot trials of each soup group (method and its parameters, intermediate
+    tuning) per seed, by the group's label (``adapters(rank=16) it=none``)."""
+    sizes: dict[str, int] = {}
+    for config in grid_configurations(spec):
+        if config["train_data"] != keys.SOURCE_DATA:
+            continue
+        method = config["method"]
+        extra = ",".join(f"{k.partition('.')[2]}={v}" for k, v in sorted(config.items()) if k.startswith(f"{method}."))
+        label = f"{method}{'(' + extra + ')' if extra else ''} it={config['intermediate_tuning']}"
+        sizes[label] = sizes.get(label, 0) + 1
+    return sizes
 
 
 def check_storage(spec: SweepSpec) -> None:
@@ -133,7 +186,7 @@ def _check_languages(spec: SweepSpec, family: ModelFamily) -> None:
         raise SpecError("source_languages", [], "at least one source language")
     if not spec.target_languages:
         raise SpecError("target_languages", [], "at least one target language")
-    for group in ("source_languages", "target_languages"):
+    for group in ("source_languages", "target_languages", "pivot_languages"):
         for i, code in enumerate(getattr(spec, group)):
             _check_language(f"{group}[{i}]", code, family)
             if code in getattr(spec, group)[:i]:

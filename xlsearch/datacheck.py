@@ -44,7 +44,21 @@ def check_data(spec: SweepSpec) -> list[SplitCount]:
         if key not in counted:
             counted[key] = _count(spec, task, lang, role, source)
         counts.append(SplitCount(lang, role, source, counted[key]))
+    _check_few_shot(spec, counts)
     return counts
+
+
+def _check_few_shot(spec: SweepSpec, counts: list[SplitCount]) -> None:
+    """``selection.few_shot_examples`` leaves dev examples to measure on in every target language."""
+    k = spec.selection.few_shot_examples
+    for c in counts:
+        if not k or c.role != "dev" or c.lang not in spec.target_languages or c.examples is None:
+            continue
+        used = c.examples if spec.subsample.dev is None else min(c.examples, spec.subsample.dev)
+        if k >= used:
+            raise SpecError("selection.few_shot_examples", k,
+                            f"the {c.lang} dev data ({c.source.describe()}) gives {used} examples: hold out fewer, "
+                            "so that some are left to measure every rule on")
 
 
 def format_counts(counts: list[SplitCount], spec: SweepSpec | None = None) -> str:
@@ -78,7 +92,7 @@ def _wanted(spec: SweepSpec) -> list[tuple[str, str]]:
         text_langs += spec.target_languages
     for option in spec.search.intermediate_tuning:
         if option != "none":
-            text_langs += option.languages or spec.all_languages
+            text_langs += option.languages or spec.source_and_target_languages
     for lang in dict.fromkeys(text_langs):
         role = text_role(spec, lang)
         if role is None:

@@ -16,18 +16,37 @@ Each eval round of a trial reports (the trial loop, :mod:`xlsearch.training.eval
   search objective is ``source_dev/rougeL`` or ``source_dev/f1``), and
   ``source_dev/wrong_language_rate``;
 - ``target/<lang>/<metric>`` for the task metrics of each target language;
-- ``target/<lang>/<rate>`` for the rates of output language, ``<rate>`` one of:
+- ``target/<lang>/<signal>`` for the **label-free signals** of each target language, computed
+  from the model's outputs and their inputs only, never from a reference (the ones a zero-shot
+  rule may read; :data:`LABEL_FREE`), ``<signal>`` one of:
 
-  - ``wrong_language_rate``: share of outputs confidently identified as another language,
+  - ``wrong_language_rate``: share of outputs in another language than the input's (another
+    script, or confidently identified as another language; an output copied from its input is
+    in the input's language; see ``xlsearch.metrics.judge_outputs``),
   - ``empty_rate``: share of empty outputs,
-  - ``undetermined_rate``: share of outputs language id could not place,
+  - ``undetermined_rate``: share of outputs whose language cannot be decided (a bare number, a
+    short or degenerate text),
   - ``rudiment_rate``: share of outputs that still hold mT5 pretraining sentinels,
-  - ``lid_n``: how many outputs the language rates were computed on (for QA only examples
-    whose reference answer is identifiably in the language count, as in the study);
+  - ``length_ratio``: characters of the outputs over characters of their inputs,
+  - ``lid_n``: how many outputs the language rates were computed on,
+  - ``examples``: how many of the language's dev examples the round scored (a fixed sample
+    before the last round, all of them in the last; ``training.target_eval_sample``);
 
-  the task metrics and rates are NaN where a language cannot be scored;
-- ``target_mean/<metric>`` and ``target_mean/wrong_language_rate``: means over the target
-  languages (NaN skipped).
+- ``target/<lang>/ref_wrong_language_rate`` and ``ref_lid_n`` (QA only): the study's rate,
+  over the examples whose **reference** answer is itself identifiably in the language. It reads
+  target labels: for reporting, never for a zero-shot rule;
+
+  task metrics and signals are NaN where a language cannot be scored. When the spec holds out
+  ``selection.few_shot_examples`` labeled examples per target language, every ``target/``
+  metric is computed on the other dev examples only;
+- ``target_mean/<name>``: the mean over the target languages (NaN skipped) of each task metric
+  and each signal;
+- ``few_shot/<lang>/<metric>`` and ``few_shot_mean/<metric>``: the task metrics on the
+  ``selection.few_shot_examples`` labeled target examples held out for the ``few_shot_target``
+  rule (they read target labels, a few);
+- ``pivot/<lang>/<metric>`` and ``pivot_mean/<metric>``: the task metrics on the dev data of
+  the spec's ``pivot_languages``, labeled languages that are neither source nor target (read
+  no target label).
 
 Once per trial, when its MLflow run is made (not per round): ``lr``, the trial's learning rate
 as a number, and ``log10_lr`` (MLflow params are strings, which sort 1e-05 after 0.001, and its
@@ -46,9 +65,14 @@ from typing import Iterable
 SOURCE_DEV_PREFIX = "source_dev/"
 TARGET_PREFIX = "target/"
 TARGET_MEAN_PREFIX = "target_mean/"
+FEW_SHOT_PREFIX = "few_shot/"
+FEW_SHOT_MEAN_PREFIX = "few_shot_mean/"
+PIVOT_PREFIX = "pivot/"
+PIVOT_MEAN_PREFIX = "pivot_mean/"
 TRAIN_PREFIX = "train/"
 TIME_PREFIX = "time/"
-METRIC_PREFIXES = (SOURCE_DEV_PREFIX, TARGET_PREFIX, TARGET_MEAN_PREFIX, TRAIN_PREFIX, TIME_PREFIX)
+METRIC_PREFIXES = (SOURCE_DEV_PREFIX, TARGET_PREFIX, TARGET_MEAN_PREFIX, FEW_SHOT_PREFIX, FEW_SHOT_MEAN_PREFIX,
+                   PIVOT_PREFIX, PIVOT_MEAN_PREFIX, TRAIN_PREFIX, TIME_PREFIX)
 
 # Per round, outside the families.
 ROUND = "round"
@@ -59,17 +83,23 @@ TRAIN_LR = TRAIN_PREFIX + "lr"
 TIME_TRAIN_S = TIME_PREFIX + "train_s"
 TIME_EVAL_S = TIME_PREFIX + "eval_s"
 
-# Rates of output language, per language (``target/<lang>/<rate>``) and, for the wrong-language
-# rate, averaged (``source_dev/...``, ``target_mean/...``).
+# The label-free signals of the outputs, per language (``target/<lang>/<signal>``) and averaged
+# (``target_mean/<signal>``; the wrong-language rate also ``source_dev/...``).
 WRONG_LANGUAGE_RATE = "wrong_language_rate"
 EMPTY_RATE = "empty_rate"
 UNDETERMINED_RATE = "undetermined_rate"
 RUDIMENT_RATE = "rudiment_rate"
+LENGTH_RATIO = "length_ratio"
 LID_N = "lid_n"
-LANGUAGE_RATES = (WRONG_LANGUAGE_RATE, EMPTY_RATE, UNDETERMINED_RATE, RUDIMENT_RATE, LID_N)
+LANGUAGE_RATES = (WRONG_LANGUAGE_RATE, EMPTY_RATE, UNDETERMINED_RATE, RUDIMENT_RATE, LENGTH_RATIO, LID_N)
 # ``target/<lang>/examples``: how many of the language's dev examples the round scored (a fixed
 # sample before the last round, all of them in the last; ``training.target_eval_sample``).
 EXAMPLES = "examples"
+# What a rule that reads no target label may read of ``target/`` and ``target_mean/``: these alone.
+LABEL_FREE = (*LANGUAGE_RATES, EXAMPLES)
+# The study's QA wrong-language rate, filtered by the reference answers: reads target labels.
+REF_WRONG_LANGUAGE_RATE = "ref_wrong_language_rate"
+REF_LID_N = "ref_lid_n"
 
 # In results sent to Tune only: the round's sample outputs, as JSON.
 SAMPLES = "samples_json"
@@ -95,6 +125,10 @@ SEED = "seed"
 SEEDS = "seeds"
 SD_PREFIX = "sd:"
 
+# A trial the wrong-language stopper ended (``scheduler.stop_wrong_language_above``): its outcome's
+# name, and the 0/1 column of selection frames that keeps it from ever being chosen.
+STOPPED_WRONG_LANGUAGE = "stopped_wrong_language"
+
 # Tune's own entries of a result that the sweep reads.
 TRIAL_ID = "trial_id"
 TRAINING_ITERATION = "training_iteration"
@@ -116,6 +150,50 @@ def target_mean(metric: str) -> str:
     return f"{TARGET_MEAN_PREFIX}{metric}"
 
 
+def few_shot(lang: str, metric: str) -> str:
+    """``few_shot/<lang>/<metric>``: a task metric on the labeled target examples held out for
+    the few_shot_target rule."""
+    return f"{FEW_SHOT_PREFIX}{lang}/{metric}"
+
+
+def few_shot_mean(metric: str) -> str:
+    return f"{FEW_SHOT_MEAN_PREFIX}{metric}"
+
+
+def pivot(lang: str, metric: str) -> str:
+    """``pivot/<lang>/<metric>``: a task metric on a pivot language's dev data."""
+    return f"{PIVOT_PREFIX}{lang}/{metric}"
+
+
+def pivot_mean(metric: str) -> str:
+    return f"{PIVOT_MEAN_PREFIX}{metric}"
+
+
+# What a key reads of the target languages' labels, from least to most: nothing; the few labeled
+# examples held out for few_shot_target; the target dev labels (task scores, the reference-filtered
+# QA rate: what only the oracle and the tables may read).
+NO_TARGET_LABEL, FEW_TARGET_LABELS, TARGET_LABELS = "no target label", "few target labels", "target labels"
+LABEL_LEVELS = (NO_TARGET_LABEL, FEW_TARGET_LABELS, TARGET_LABELS)
+
+
+def target_labels_read(key: str) -> str:
+    """Which of :data:`LABEL_LEVELS` the metric ``key`` reads. Every ``target/`` and
+    ``target_mean/`` key reads target labels unless its name is one of :data:`LABEL_FREE`, so a
+    new task metric is never mistaken for a label-free signal."""
+    key = str(key)
+    if key.startswith((FEW_SHOT_PREFIX, FEW_SHOT_MEAN_PREFIX)):
+        return FEW_TARGET_LABELS
+    if key.startswith((TARGET_PREFIX, TARGET_MEAN_PREFIX)) and metric_of(key) not in LABEL_FREE:
+        return TARGET_LABELS
+    return NO_TARGET_LABEL
+
+
+def readable_with(columns: Iterable[str], level: str) -> list[str]:
+    """The columns a reader allowed ``level`` (one of :data:`LABEL_LEVELS`) may see."""
+    allowed = LABEL_LEVELS[: LABEL_LEVELS.index(level) + 1]
+    return [c for c in columns if target_labels_read(c) in allowed]
+
+
 def metric_of(key: str) -> str:
     """The metric a key names: ``source_dev/rougeL`` -> ``rougeL``, ``target/de/f1`` -> ``f1``."""
     return key.rsplit("/", 1)[-1]
@@ -123,7 +201,8 @@ def metric_of(key: str) -> str:
 
 def is_metric(key: str) -> bool:
     """Whether ``key`` is in one of the metric families (source_dev, target, target_mean,
-    train, time); ``round``, ``step`` and ``diverged`` are not and are named on their own."""
+    few_shot, pivot, train, time); ``round``, ``step`` and ``diverged`` are not and are named on
+    their own."""
     return key.startswith(METRIC_PREFIXES)
 
 

@@ -51,17 +51,24 @@ class LanguageIdentifier:
         """
         if isinstance(texts, str):
             raise TypeError("identify() takes a list of texts, got one str; wrap it in a list")
-        return [self._identify_one(text) for text in texts]
+        return [ranked[0] if ranked else (None, 0.0) for ranked in self.identify_ranked(texts, k=1)]
 
-    def _identify_one(self, text: str) -> tuple[str | None, float]:
+    def identify_ranked(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
+        """The ``k`` most likely (label, probability) per text, most likely first; ``[]`` for a
+        blank text (see :meth:`identify`)."""
+        if isinstance(texts, str):
+            raise TypeError("identify_ranked() takes a list of texts, got one str; wrap it in a list")
+        return [self._ranked_one(text, k) for text in texts]
+
+    def _ranked_one(self, text: str, k: int) -> list[tuple[str, float]]:
         # fastText predicts one line at a time and refuses "\n"; other line breaks are joined too.
         line = " ".join(text.split())
         if not line:
-            return None, 0.0
+            return []
         # fasttext-predict's multilinePredict returns no probabilities, so texts go one by one (~5 µs each).
-        labels, probs = self._model.predict(line, k=1)
+        labels, probs = self._model.predict(line, k=k)
         # The softmax can overshoot 1 by ~1e-5.
-        return labels[0][len(_LABEL_PREFIX):], min(float(probs[0]), 1.0)
+        return [(label[len(_LABEL_PREFIX):], min(float(prob), 1.0)) for label, prob in zip(labels, probs)]
 
 
 @functools.lru_cache(maxsize=None)

@@ -32,6 +32,7 @@ from xlsearch.langid import LanguageIdentifier, get_identifier
 from xlsearch.languages import fasttext_label, get_language
 from xlsearch.scripts import (
     burmese_syllables,
+    could_be_in,
     has_unspaced,
     in_language_script,
     language_scripts,
@@ -406,57 +407,95 @@ class OutputLanguage:
     language: str | None  # lid.176's top label for the readable text (None: empty or degenerate)
     confidence: float  # its probability (0.0 where fastText was not asked)
     by_script: bool  # wrong because its letters are all of scripts the language is not written in
+    copied: bool = False  # right because it is copied from its input (which is in the language)
 
     def as_dict(self) -> dict:
         return {"verdict": self.verdict, "detected_language": self.language,
-                "confidence": round(self.confidence, 4), "wrong_by_script": self.by_script}
+                "confidence": round(self.confidence, 4), "wrong_by_script": self.by_script,
+                "copied_from_input": self.copied}
+
+
+def _copy_tokens(text: str) -> str:
+    """``text`` as a string of :func:`multilingual_tokenize` tokens, each between separators, so
+    that containment is containment of whole tokens (``"Gaga"`` is in ``"Lady Gaga sang"``,
+    ``"ga"`` is not)."""
+    return "\x1f" + "\x1f".join(multilingual_tokenize(text)) + "\x1f"
+
+
+def copied_from(output: str, source: str) -> bool:
+    """Whether ``output`` holds a letter and its words occur, in order and adjacent, in
+    ``source`` (NFKC, case and punctuation ignored): an answer copied from its context."""
+    if not any(ch.isalpha() for ch in output):
+        return False
+    tokens = _copy_tokens(output)
+    return tokens != "\x1f\x1f" and tokens in _copy_tokens(source)
+
+
+def _possible_label(ranked: list[tuple[str, float]], text: str) -> tuple[str | None, float]:
+    """The most likely of fastText's labels that the text's scripts allow (Han without kana is not
+    Japanese: :func:`xlsearch.scripts.could_be_in`), or (None, 0.0)."""
+    return next(((label, prob) for label, prob in ranked if could_be_in(text, label)), (None, 0.0))
 
 
 def judge_outputs(
     texts: Sequence[str],
     lang: str,
     *,
+    inputs: Sequence[str] | None = None,
     identifier: LanguageIdentifier | None = None,
     min_confidence: float = 0.5,
 ) -> list[OutputLanguage]:
-    """Whether each generated text is in the target language ``lang``, in this order (mT5
-    sentinels ``<extra_id_N>`` removed first):
+    """Whether each generated text is in the target language ``lang``, from the outputs and, when
+    given, the ``inputs`` they answer (one per text, in ``lang``), never from a reference.
+    In this order (mT5 sentinels ``<extra_id_N>`` removed first):
 
-    1. empty when blank; undetermined when nothing is left, or it is degenerate (``is_degenerate``);
-    2. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
-       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever fastText says;
-       digits, punctuation and symbols belong to no script, and a text of only those is
-       undetermined (``xlsearch.scripts.in_language_script``);
-    3. otherwise fastText's lid.176 decides: wrong language when its top label is another
-       language with probability >= ``min_confidence``, right when it is ``lang``, else undetermined.
+    1. empty when blank; undetermined when nothing is left, or it is degenerate (``is_degenerate``),
+       or it holds no letter of any script (a bare number or date is in no language);
+    2. right when it is copied from its input (:func:`copied_from`): an answer copied from the
+       target-language context is in the context's language whatever its script (a Latin-script
+       name in a Greek text);
+    3. wrong language when its letters are all of scripts ``lang`` is not written in (Latin
+       letters for a Thai, Hindi, Russian, Arabic or Chinese target), whatever its length and
+       whatever fastText says (``xlsearch.scripts.in_language_script``);
+    4. otherwise fastText's lid.176 decides, with the most likely label the text's scripts allow
+       (Han text without kana is not Japanese, whatever fastText says): wrong language when it
+       is another language with probability >= ``min_confidence``, right when it is ``lang``,
+       else undetermined.
 
     fastText's label and confidence are given for every readable text, the ones judged by
-    script included, so that a sample shows what the output looks like to language id.
+    script or copy included, so that a sample shows what the output looks like to language id.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of outputs, not a single str")
+    if inputs is not None and (isinstance(inputs, str) or len(inputs) != len(texts)):
+        raise ValueError("inputs must be a list with one input text per output")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence={min_confidence} is outside [0, 1]")
     target = _target_label(lang)
     identifier = identifier if identifier is not None else get_identifier()
     scripted = bool(language_scripts(lang))
     verdicts: list[OutputLanguage | None] = []
-    readable: list[tuple[int, str, bool | None]] = []  # (index, text, in the language's script; None: no letters)
+    readable: list[tuple[int, str, bool | None, bool]] = []  # (index, text, in the language's script, copied)
     for i, text in enumerate(texts):
         if not text.strip():
             verdicts.append(OutputLanguage("empty", None, 0.0, False))
             continue
         # Sentinels are mT5's pre-training rudiments, not language: judge what surrounds them.
         stripped = " ".join(_SENTINEL_RE.sub(" ", text).split())
-        if not stripped or is_degenerate(stripped):
+        if not stripped or is_degenerate(stripped) or not any(ch.isalpha() for ch in stripped):
             verdicts.append(OutputLanguage("undetermined", None, 0.0, False))
             continue
         text = nfkc(stripped)
         in_script = in_language_script(text, lang) if scripted else True
+        copied = inputs is not None and copied_from(text, inputs[i])
         verdicts.append(None)
-        readable.append((i, text, in_script))
-    for (i, _, in_script), (label, prob) in zip(readable, identifier.identify([t for _, t, _ in readable])):
-        if in_script is False:
+        readable.append((i, text, in_script, copied))
+    ranked_all = identifier.identify_ranked([t for _, t, _, _ in readable], k=3)
+    for (i, text, in_script, copied), ranked in zip(readable, ranked_all):
+        label, prob = _possible_label(ranked, text)
+        if copied:
+            verdicts[i] = OutputLanguage("right", label, prob, False, copied=True)
+        elif in_script is False:
             verdicts[i] = OutputLanguage("wrong", label, prob, True)
         elif in_script is None or label is None or prob < min_confidence:
             verdicts[i] = OutputLanguage("undetermined", label, prob, False)
@@ -469,11 +508,13 @@ def generation_language_rates(
     texts: Sequence[str],
     lang: str,
     *,
+    inputs: Sequence[str] | None = None,
     identifier: LanguageIdentifier | None = None,
     min_confidence: float = 0.5,
 ) -> dict:
     """How often generated ``texts`` are not in the target language ``lang``; each output is
-    judged by :func:`judge_outputs`.
+    judged by :func:`judge_outputs` (with its input, when ``inputs`` are given). Reads no
+    reference.
 
     Returns shares in [0, 1]:
     - ``empty_rate``: blank outputs, over all outputs;
@@ -482,24 +523,32 @@ def generation_language_rates(
       (0.0 if there are none);
     - ``wrong_script_rate``: the part of it decided by script alone, over non-empty outputs;
     - ``undetermined_rate``: non-empty outputs neither right nor wrong, over non-empty outputs;
+    - ``copied_rate``: outputs right because copied from their input, over non-empty outputs;
     and ``language_counts`` (lid.176 label -> count of the outputs fastText decided) and ``n``.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of outputs, not a single str")
     if len(texts) == 0:
         raise ValueError("empty corpus: texts has no outputs")
-    verdicts = judge_outputs(texts, lang, identifier=identifier, min_confidence=min_confidence)
+    verdicts = judge_outputs(texts, lang, inputs=inputs, identifier=identifier, min_confidence=min_confidence)
     rudiments = sum(1 for text in texts if _SENTINEL_RE.search(text))
     n_non_empty = sum(v.verdict != "empty" for v in verdicts)
     n_wrong = sum(v.verdict == "wrong" for v in verdicts)
     n_wrong_script = sum(v.by_script for v in verdicts)
     n_undetermined = sum(v.verdict == "undetermined" for v in verdicts)
-    language_counts = Counter(v.language for v in verdicts if v.verdict in ("right", "wrong") and not v.by_script)
+    n_copied = sum(v.copied for v in verdicts)
+    language_counts = Counter(v.language for v in verdicts
+                              if v.verdict in ("right", "wrong") and not v.by_script and not v.copied)
+
+    def share(n: int) -> float:
+        return n / n_non_empty if n_non_empty else 0.0
+
     return {
-        "wrong_language_rate": n_wrong / n_non_empty if n_non_empty else 0.0,
-        "wrong_script_rate": n_wrong_script / n_non_empty if n_non_empty else 0.0,
+        "wrong_language_rate": share(n_wrong),
+        "wrong_script_rate": share(n_wrong_script),
         "empty_rate": (len(texts) - n_non_empty) / len(texts),
-        "undetermined_rate": n_undetermined / n_non_empty if n_non_empty else 0.0,
+        "undetermined_rate": share(n_undetermined),
+        "copied_rate": share(n_copied),
         "rudiment_rate": rudiments / len(texts),
         "language_counts": dict(language_counts),
         "n": len(texts),
@@ -511,18 +560,17 @@ def wrong_language_rate(texts: Sequence[str], lang: str, **kwargs) -> float:
     return generation_language_rates(texts, lang, **kwargs)["wrong_language_rate"]
 
 
-def qa_language_mask(
+def qa_reference_mask(
     references: Sequence[Reference],
     lang: str,
     *,
     identifier: LanguageIdentifier | None = None,
     min_confidence: float = 0.5,
 ) -> list[bool]:
-    """Which QA examples can be language-checked: the first reference answer holds no digit and
-    is itself identified as ``lang`` with probability >= ``min_confidence``.
-
-    Language id is unreliable on short answers (Chirkova & Nikoulina, 2024): an answer that
-    lid.176 cannot place in its own language says nothing about the prediction's language.
+    """The study's filter (Chirkova & Nikoulina, 2024): which QA examples to language-check, those
+    whose first reference answer holds no digit and is itself identified as ``lang`` with
+    probability >= ``min_confidence``. It **reads the references**, so a rate filtered by it is
+    not label-free; :func:`judge_outputs` with the questions and contexts as ``inputs`` is.
     """
     if isinstance(references, str):
         raise TypeError("references must be a list (one entry per example), not a single str")
@@ -536,7 +584,7 @@ def qa_language_mask(
     ]
 
 
-def qa_wrong_language_rates(
+def qa_reference_filtered_rates(
     predictions: Sequence[str],
     references: Sequence[Reference],
     lang: str,
@@ -544,7 +592,8 @@ def qa_wrong_language_rates(
     identifier: LanguageIdentifier | None = None,
     min_confidence: float = 0.5,
 ) -> dict:
-    """``generation_language_rates`` over the predictions that ``qa_language_mask`` keeps, plus ``n_kept``.
+    """``generation_language_rates`` over the predictions that ``qa_reference_mask`` keeps, plus
+    ``n_kept``. Reads the references: for reporting, never for a zero-shot choice.
 
     The filter looks at the reference answers only: a kept example's prediction in another script
     is wrong language by script whatever its length (an English name for a Thai question).
@@ -552,7 +601,7 @@ def qa_wrong_language_rates(
     Raises ValueError when no example is kept: a rate over nothing would read as 0% wrong.
     """
     _check_corpus(predictions, references, lang)
-    mask = qa_language_mask(references, lang, identifier=identifier, min_confidence=min_confidence)
+    mask = qa_reference_mask(references, lang, identifier=identifier, min_confidence=min_confidence)
     kept = [prediction for prediction, keep in zip(predictions, mask) if keep]
     if not kept:
         raise ValueError(

@@ -98,6 +98,19 @@ def in_language_script(text: str, lang: str) -> bool | None:
     return False if outside else None
 
 
+# Scripts without which a language is never written: Japanese text holds kana, Korean text
+# Hangul. A text holding none of them is not in that language, whatever language id says
+# (lid.176 reads short Chinese phrases, even of 14 characters, as Japanese).
+DISTINCTIVE_SCRIPTS: dict[str, tuple[str, ...]] = {"ja": ("Hira", "Kana"), "ko": ("Hang",)}
+
+
+def could_be_in(text: str, lang: str) -> bool:
+    """False when ``lang`` is always written with one of :data:`DISTINCTIVE_SCRIPTS`' scripts and
+    ``text`` holds none of them (Han text without kana is not Japanese); True otherwise."""
+    needed = DISTINCTIVE_SCRIPTS.get(lang)
+    return needed is None or _letters_in(needed).search(text) is not None
+
+
 # ---------------------------------------------------------------------------------------------
 # Normalization.
 # ---------------------------------------------------------------------------------------------

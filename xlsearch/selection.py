@@ -21,23 +21,36 @@ lower fidelity, never compete with finished ones; in a sweep cut short by a budg
 trial finished, the furthest round reached, so the sweep still gets a choice. Diverged trials
 are kept, flagged (``diverged`` = 1), and never chosen.
 
-**Rules** (:data:`SELECTION_RULES`). A rule takes the usable comparable rows of a group (not
-diverged, with a finite objective) and the :class:`Setting`, and returns its
-:class:`Choice`, mostly through :func:`best_of`:
+**Rules** (:data:`SELECTION_RULES`). A rule scores the usable comparable rows of a group (not
+diverged, not stopped for wrong language, with a finite objective) and the best score is its
+:class:`Choice`. Each rule declares what it reads of the target languages' labels, and
+:func:`choose` hands it **only the columns that allows** (:func:`xlsearch.keys.readable_with`):
+a rule that reads no target label cannot read one, not to filter and not to break ties.
 
-- ``source_dev``: the study's protocol and the only fully zero-shot rule: best score on
-  source-language dev data. Over all comparable trials together (every method and
-  intermediate tuning), it is the sweep's zero-shot choice (:func:`zero_shot_choice`).
-- ``lid_aware``: still without target labels: best source dev score among trials whose mean
-  wrong-language rate on target-language outputs stays under a threshold (for QA the rate is
-  computed on examples whose reference answer is identifiably in the language, which reads the
-  references: see the report's caveat).
+- ``source_dev``: the study's protocol: best score on source-language dev data. Over all
+  comparable trials together (every method and intermediate tuning), it is the sweep's
+  zero-shot choice (:func:`zero_shot_choice`). Reads no target label.
+- ``lid_aware``: best source dev score among trials whose mean label-free wrong-language rate on
+  the target outputs stays under a threshold. Reads no target label.
+- ``pivot_dev``: best mean score on the dev data of pivot languages, labeled languages that are
+  neither source nor target (Chen and Ritter, EMNLP 2021). Reads no target label.
+- ``soup``: the uniform average of the final weights of the group's best trials by source dev
+  score, evaluated as a model of its own (:func:`soup_members`; the sweep makes it); the best
+  soup by source dev score. Reads no target label.
+- ``few_shot_target``: best mean score on the few labeled target examples held out of the dev
+  data (``selection.few_shot_examples``). Reads those few target labels and no other.
 - ``oracle``: best mean target-language score. It reads target labels: analysis only, never a
-  zero-shot choice.
+  zero-shot choice; what the others' **regret** is measured against.
 
-Ties go to the lower learning rate, then the lower trial id, so a choice never depends on row
-order. A new rule is one function ``(rows, setting) -> Choice`` and one line in
-:data:`SELECTION_RULES`; the analysis report then writes its tables too.
+Every ``target/`` score is measured on the dev examples left after the few-shot ones are held
+out, so no rule is scored on what it saw. Ties go to the lower learning rate, then the lower
+trial id, so a choice never depends on row order. A new rule is one :class:`Rule` (a function
+``(rows, setting) -> scores`` and what it reads) and one line in :data:`SELECTION_RULES`; the
+analysis report then writes its tables too.
+
+**Regret over seeds** (:func:`regret_over_seeds`). In a sweep over seeds each seed's trials are a
+replication of the sweep: every rule chooses within each seed, per group and across the sweep,
+and its regret is the mean ± sd over the seeds.
 """
 from __future__ import annotations
 
@@ -62,6 +75,7 @@ class Setting:
     metric: str  # the task metric per target language, e.g. rougeL
     langs: Sequence[str]  # the target languages
     threshold: float = 0.2  # lid_aware: highest mean wrong-language rate a trial may have
+    soups: pd.DataFrame | None = field(default=None, compare=False)  # the soup rule's candidates
 
 
 @dataclass
@@ -131,7 +145,7 @@ def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` (one per trial) with the trials of one configuration that differ only in their
     seed made one row: each metric the mean over the seeds (NaN skipped), ``sd:<metric>`` its
     standard deviation (NaN with one value), ``seeds`` how many; the configuration counts as
-    diverged when any of its seeds diverged (never chosen), its round is the lowest of its
+    diverged (or stopped for wrong language) when any of its seeds did (never chosen), its round is the lowest of its
     seeds', and its trial id is its first seed's (whose weights the sweep keeps). Rows without
     a seed column, or one seed per configuration, come back as they are."""
     if keys.SEED not in rows or rows.empty or rows[keys.SEED].isna().all():
@@ -147,6 +161,7 @@ def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
     metrics = [c for c in rows.columns if keys.is_metric(str(c)) and pd.api.types.is_numeric_dtype(rows[c])]
     out = groups.agg({**{c: "first" for c in rows.columns if c not in metrics},
                       **{c: "mean" for c in metrics}, keys.DIVERGED: "max", keys.ROUND: "min",
+                      **({keys.STOPPED_WRONG_LANGUAGE: "max"} if keys.STOPPED_WRONG_LANGUAGE in rows else {}),
                       keys.SEED: "count"}).reset_index(drop=True)
     sd = groups[metrics].std(ddof=1).reset_index(drop=True).add_prefix(keys.SD_PREFIX)
     out = pd.concat([out.rename(columns={keys.SEED: keys.SEEDS}), sd], axis=1)
@@ -154,10 +169,13 @@ def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def usable(rows: pd.DataFrame, objective: str) -> pd.DataFrame:
-    """Trials that can be chosen: not diverged, with a finite objective."""
+    """Trials that can be chosen: not diverged, not stopped for answering in the wrong language
+    (``scheduler.stop_wrong_language_above``), with a finite objective."""
     if objective not in rows:
         rows = rows.assign(**{objective: math.nan})
     ok = rows[rows[keys.DIVERGED] == 0]
+    if keys.STOPPED_WRONG_LANGUAGE in ok:
+        ok = ok[ok[keys.STOPPED_WRONG_LANGUAGE].fillna(0) == 0]
     return ok[ok[objective].notna()]
 
 
@@ -176,9 +194,10 @@ def by_train_data(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 # Rules
 
 
-def mean_over(rows: pd.DataFrame, metric: str, langs: Sequence[str]) -> pd.Series:
-    """Per row, the mean of ``target/<lang>/<metric>`` over the languages present (NaN skipped)."""
-    columns = [keys.target(lang, metric) for lang in langs if keys.target(lang, metric) in rows]
+def mean_over(rows: pd.DataFrame, metric: str, langs: Sequence[str], key=keys.target) -> pd.Series:
+    """Per row, the mean of ``key(lang, metric)`` (``target/<lang>/<metric>`` by default) over
+    the languages present (NaN skipped)."""
+    columns = [key(lang, metric) for lang in langs if key(lang, metric) in rows]
     if not columns:
         return pd.Series(math.nan, index=rows.index)
     return rows[columns].mean(axis=1, skipna=True)
@@ -187,8 +206,9 @@ def mean_over(rows: pd.DataFrame, metric: str, langs: Sequence[str]) -> pd.Serie
 def _best_first(scored: pd.DataFrame) -> pd.DataFrame:
     """Rows with a ``_score``, highest first, ties to the lower LR, then the lower trial id; rows
     without a score dropped."""
-    return scored.dropna(subset=["_score"]).sort_values(["_score", "lr", keys.TRIAL_ID],
-                                                        ascending=[False, True, True])
+    lr = scored["lr"] if "lr" in scored else pd.Series(math.nan, index=scored.index)
+    return (scored.assign(_lr=lr.astype(float)).dropna(subset=["_score"])
+            .sort_values(["_score", "_lr", keys.TRIAL_ID], ascending=[False, True, True], na_position="last"))
 
 
 def best_of(rows: pd.DataFrame, scores: pd.Series, setting: Setting, none: str = NO_CHOICE) -> Choice:
@@ -198,50 +218,90 @@ def best_of(rows: pd.DataFrame, scores: pd.Series, setting: Setting, none: str =
     if scored.empty:
         return Choice("", None, None, note=none)
     best = scored.iloc[0]
+    lr = best.get("lr", math.nan)
     return Choice(
-        "", str(best[keys.TRIAL_ID]), float(best["lr"]), float(best.get(setting.objective, math.nan)),
+        "", str(best[keys.TRIAL_ID]), None if pd.isna(lr) else float(lr), float(best.get(setting.objective, math.nan)),
         {lang: float(best.get(keys.target(lang, setting.metric), math.nan)) for lang in setting.langs},
         {lang: float(best.get(keys.target(lang, keys.WRONG_LANGUAGE_RATE), math.nan)) for lang in setting.langs},
     )
 
 
-def source_dev(rows: pd.DataFrame, s: Setting) -> Choice:
-    return best_of(rows, rows[s.objective], s)
+@dataclass(frozen=True)
+class Rule:
+    """A selection rule: ``score`` gives each candidate row a score (NaN: not a candidate), and
+    sees only the columns ``reads`` allows (:data:`xlsearch.keys.LABEL_LEVELS`)."""
+
+    score: Callable[[pd.DataFrame, Setting], pd.Series]
+    reads: str = keys.NO_TARGET_LABEL
+    none: str | Callable[[Setting], str] = NO_CHOICE  # the note when no row is a candidate
+    candidates: str = "trials"  # or "soups": the group's soups (Setting.soups)
+
+    @property
+    def zero_shot(self) -> bool:
+        return self.reads == keys.NO_TARGET_LABEL
 
 
-def lid_aware(rows: pd.DataFrame, s: Setting) -> Choice:
+def _lid_aware(rows: pd.DataFrame, s: Setting) -> pd.Series:
     passing = mean_over(rows, keys.WRONG_LANGUAGE_RATE, s.langs) < s.threshold
-    return best_of(rows, rows[s.objective].where(passing), s,
-                   none=f"no trial has a mean wrong-language rate under {s.threshold:g}")
+    return rows[s.objective].where(passing)
 
 
-def oracle(rows: pd.DataFrame, s: Setting) -> Choice:
-    return best_of(rows, mean_over(rows, s.metric, s.langs), s)
+def _pivot_dev(rows: pd.DataFrame, s: Setting) -> pd.Series:
+    metric = keys.pivot_mean(s.metric)
+    return rows[metric] if metric in rows else pd.Series(math.nan, index=rows.index)
 
 
-Rule = Callable[[pd.DataFrame, Setting], Choice]
+def _few_shot_target(rows: pd.DataFrame, s: Setting) -> pd.Series:
+    return mean_over(rows, s.metric, s.langs, key=keys.few_shot)
+
+
 SELECTION_RULES: dict[str, Rule] = {
-    "source_dev": source_dev,
-    "lid_aware": lid_aware,
-    "oracle": oracle,
+    "source_dev": Rule(lambda rows, s: rows[s.objective]),
+    "lid_aware": Rule(_lid_aware, none=lambda s: f"no trial has a mean wrong-language rate under {s.threshold:g}"),
+    "pivot_dev": Rule(_pivot_dev, none="no pivot language score (pivot_languages)"),
+    "soup": Rule(lambda rows, s: rows[s.objective], candidates="soups",
+                 none="no soup (selection.soup_top_k, and at least 2 finished trials in the group)"),
+    "few_shot_target": Rule(_few_shot_target, reads=keys.FEW_TARGET_LABELS,
+                            none="no few-shot target score (selection.few_shot_examples)"),
+    "oracle": Rule(lambda rows, s: mean_over(rows, s.metric, s.langs), reads=keys.TARGET_LABELS),
 }
 RULES = tuple(SELECTION_RULES)
+ORACLE_RULE = "oracle"
+
+
+def rules() -> tuple[str, ...]:
+    """The registered rules' names, in registry order (rules added after import included)."""
+    return tuple(SELECTION_RULES)
+
+
+def readable_rows(rows: pd.DataFrame, reads: str) -> pd.DataFrame:
+    """``rows`` with only the columns a reader allowed ``reads`` may see."""
+    return rows[keys.readable_with(rows.columns, reads)]
 
 
 def choose(rule: str, rows: pd.DataFrame, setting: Setting) -> Choice:
-    """One rule's choice among ``rows`` (comparable rows: see :func:`comparable`); diverged
-    trials and trials without a score are dropped before the rule sees them."""
-    choice = SELECTION_RULES[rule](usable(rows, setting.objective), setting)
-    return dataclasses.replace(choice, rule=rule)
+    """One rule's choice among ``rows`` (comparable rows: see :func:`comparable`), or among the
+    group's soups for a soup rule; diverged trials, trials stopped for wrong language and trials
+    without a score are dropped before the rule sees them, and the rule sees only the columns
+    it may read. The choice's target scores are filled in afterwards, from the whole row."""
+    r = SELECTION_RULES[rule]
+    pool = rows if r.candidates == "trials" else (setting.soups if setting.soups is not None else rows.iloc[0:0])
+    pool = usable(pool, setting.objective)
+    if pool.empty:
+        scores = pd.Series(dtype=float)
+    else:
+        scores = pd.Series(r.score(readable_rows(pool, r.reads), setting), index=pool.index, dtype=float)
+    none = r.none(setting) if callable(r.none) else r.none
+    return dataclasses.replace(best_of(pool, scores, setting, none=none), rule=rule)
 
 
 def select_all(rows: pd.DataFrame, objective: str, metric: str, langs: Sequence[str],
-               threshold: float) -> dict[str, Choice]:
-    """Every rule's choice for one group's comparable rows; a group where every trial diverged
-    gets no choice, with a note saying so."""
+               threshold: float, soups: pd.DataFrame | None = None) -> dict[str, Choice]:
+    """Every rule's choice for one group's comparable rows (and its soups); a group where every
+    trial diverged gets no choice, with a note saying so."""
     if len(rows) and (rows[keys.DIVERGED] == 1).all():
         return {r: Choice(r, None, None, note="every trial diverged") for r in SELECTION_RULES}
-    setting = Setting(objective, metric, list(langs), threshold)
+    setting = Setting(objective, metric, list(langs), threshold, soups)
     return {rule: choose(rule, rows, setting) for rule in SELECTION_RULES}
 
 
@@ -286,6 +346,114 @@ def regret(choice: Choice, oracle: Choice) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Soups, the Pareto front, and regret over seeds
+
+
+def group_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a soup group: the configuration (:func:`config_columns`) without its LR."""
+    return [c for c in config_columns(frame) if c != "lr"]
+
+
+def _key(rows: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """One hashable key per row from ``columns`` (lists, such as multi_source's languages, as tuples)."""
+    if not columns:
+        return pd.Series("", index=rows.index)
+    return rows[list(columns)].apply(lambda r: repr([tuple(v) if isinstance(v, (list, tuple)) else v for v in r]),
+                                     axis=1)
+
+
+def soup_plans(frame: pd.DataFrame, objective: str, top_k: int) -> list[dict[str, Any]]:
+    """The soups a sweep makes: in each seed and each group of its comparable zero-shot trials
+    (the same method and method parameters, intermediate tuning; :func:`group_columns`), the
+    ``top_k`` best usable trials by source dev score (ties to the lower LR, then the lower trial
+    id), where at least 2 are. Each plan: ``{"soup_id", "config", "members"}``; its id is stable
+    for the same group and seed. Reads no target label."""
+    import hashlib
+
+    part = zero_shot_part(frame)
+    if top_k < 2 or part.empty:
+        return []
+    last = last_rounds(part)
+    top = comparable_round(part)
+    rows = usable(last[last[keys.ROUND] >= top] if top is not None else last.iloc[0:0], objective)
+    if rows.empty:
+        return []
+    columns = group_columns(rows)
+    seeds = rows[keys.SEED] if keys.SEED in rows else pd.Series(None, index=rows.index)
+    rows = rows.assign(_group=_key(rows, columns), _seed=seeds.astype(object))
+    plans = []
+    for (_, seed), group in rows.groupby(["_group", "_seed"], sort=True, dropna=False):
+        best = _best_first(group.assign(_score=group[objective])).head(top_k)
+        if len(best) < 2:
+            continue
+        config = {c: best.iloc[0][c] for c in columns if c in best and _present(best.iloc[0][c])}
+        if _present(seed):
+            config[keys.SEED] = int(seed)
+        name = hashlib.sha1(repr(sorted((k, repr(v)) for k, v in config.items())).encode()).hexdigest()[:10]
+        plans.append({"soup_id": f"soup_{name}", "config": config,
+                      "members": [str(t) for t in best[keys.TRIAL_ID]]})
+    return plans
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def pareto_front(rows: pd.DataFrame, objective: str, wrong: str = keys.target_mean(keys.WRONG_LANGUAGE_RATE)
+                 ) -> list[str]:
+    """The trial ids of ``rows`` on the Pareto front of a high ``objective`` and a low ``wrong``
+    rate: no other row is at least as good on both and better on one. Rows missing either
+    value, diverged or stopped, are not on it. Ordered by the objective, best first."""
+    rows = usable(rows, objective)
+    if wrong not in rows:
+        return []
+    rows = rows[rows[wrong].notna()]
+    points = list(zip(rows[keys.TRIAL_ID].astype(str), rows[objective].astype(float), rows[wrong].astype(float)))
+    front = [(t, score, rate) for t, score, rate in points
+             if not any(s2 >= score and r2 <= rate and (s2 > score or r2 < rate) for _, s2, r2 in points)]
+    return [t for t, _, _ in sorted(front, key=lambda p: (-p[1], p[2], p[0]))]
+
+
+def replications(frame: pd.DataFrame) -> dict[Any, pd.DataFrame]:
+    """The sweep's replications: its trials per seed (a sweep without seeds is one, keyed None)."""
+    if keys.SEED not in frame or frame[keys.SEED].isna().all():
+        return {None: frame}
+    return {int(seed): part.drop(columns=keys.SEED) for seed, part in frame.groupby(keys.SEED, sort=True)}
+
+
+def regret_over_seeds(frame: pd.DataFrame, objective: str, metric: str, langs: Sequence[str], threshold: float,
+                      soups: pd.DataFrame | None = None, group_by: Sequence[str] = ("method", "intermediate_tuning")
+                      ) -> pd.DataFrame:
+    """Each rule's regret against the oracle (mean target ``metric`` points), per group of
+    ``group_by`` and across the sweep (the group ``("all", ...)``), in each replication
+    (:func:`replications`) of the zero-shot trials: one row per (group, seed, rule) with the
+    chosen trial, its LR, mean target score and regret. A rule without a choice has NaN."""
+    rows = []
+    part = zero_shot_part(frame)
+    for seed, rep in replications(part).items():
+        final = comparable(rep)
+        rep_soups = None
+        if soups is not None and not soups.empty:
+            rep_soups = soups if seed is None or keys.SEED not in soups else soups[soups[keys.SEED] == seed]
+        groups = [(("all",) * len(group_by), final, rep_soups)]
+        if len(final):
+            for name, rows_g in final.groupby(list(group_by), sort=True):
+                name = name if isinstance(name, tuple) else (name,)
+                soups_g = None
+                if rep_soups is not None and all(c in rep_soups for c in group_by):
+                    soups_g = rep_soups[(rep_soups[list(group_by)] == pd.Series(name, index=list(group_by))).all(axis=1)]
+                groups.append((name, rows_g, soups_g))
+        for name, rows_g, soups_g in groups:
+            choices = select_all(rows_g, objective, metric, langs, threshold, soups_g)
+            oracle = choices[ORACLE_RULE]
+            for rule, choice in choices.items():
+                rows.append({**dict(zip(group_by, name)), "seed": seed, "rule": rule, "trial_id": choice.trial_id,
+                             "lr": choice.lr, "mean_target": choice.mean_target, "regret": regret(choice, oracle),
+                             "note": choice.note})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
 # The sweep's end: its trial records
 
 
@@ -295,8 +463,8 @@ def _record_id(record: dict[str, Any], position: int) -> str:
 
 def trials_frame(trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The frame of the sweep's trial records (``{"trial_id", "config", "metrics"}``, each
-    trial's last result): one row per trial that reported a round. A record without a trial
-    id is named by its position."""
+    trial's last result, and its ``outcome`` where known): one row per trial that reported a
+    round. A record without a trial id is named by its position."""
     rows = []
     for position, t in enumerate(trials):
         metrics = t.get("metrics") or {}
@@ -305,6 +473,7 @@ def trials_frame(trials: Sequence[dict[str, Any]]) -> pd.DataFrame:
         row = dict(t.get("config") or {})
         row.update({k: v for k, v in metrics.items() if keys.is_metric(k) or k in (keys.ROUND, keys.DIVERGED)})
         row[keys.TRIAL_ID] = _record_id(t, position)
+        row[keys.STOPPED_WRONG_LANGUAGE] = int(t.get("outcome") == keys.STOPPED_WRONG_LANGUAGE)
         rows.append(row)
     return pd.DataFrame(rows)
 

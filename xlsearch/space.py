@@ -156,13 +156,13 @@ def grid_configs(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every combination of LR, method (with its parameter choices), intermediate tuning and
     training data (a method's own ``lr`` and ``train_data`` where it has them), once per seed:
     the whole grid with the first seed, then with the next, so a sweep cut short has whole grids."""
-    configurations = _grid_configurations(spec)
+    configurations = grid_configurations(spec)
     if spec.search.seeds == 1:  # no seed key: the configs of sweeps from before seeds, which a resume matches
         return configurations
     return [dict(config, seed=seed) for seed in trial_seeds(spec) for config in configurations]
 
 
-def _grid_configurations(spec: SweepSpec) -> list[dict[str, Any]]:
+def grid_configurations(spec: SweepSpec) -> list[dict[str, Any]]:
     configs = []
     for method in spec.search.methods:
         params, lr = method_params(spec, method), method_lr(spec, method)

@@ -206,6 +206,9 @@ class SearchSpec(_Strict):
     seeds: Int = Field(1, gt=0, le=100)
     lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
     methods: dict[str, dict[str, Domain]] = {"full": {}}
+    # What the searcher optimises: the source dev score (maximised), and optionally the mean
+    # label-free target wrong-language rate (minimised), as a multi-objective search.
+    objectives: list[Literal["source_score", "wrong_language_rate"]] = ["source_score"]
 
     @field_validator("methods")
     @classmethod
@@ -268,6 +271,22 @@ class SchedulerSpec(_Strict):
     type: Literal["asha", "none"] = "asha"
     grace_period: Int = Field(1, gt=0, le=10_000)  # eval rounds
     reduction_factor: Number = Field(2.0, gt=1, le=1000)
+    # End a trial after any round whose mean label-free wrong-language rate on the target
+    # languages is above this share (0 < x <= 1), with ASHA or without it; None: never.
+    stop_wrong_language_above: Number | None = Field(None, gt=0, le=1)
+
+
+class SelectionSpec(_Strict):
+    """How a sweep's trials are chosen besides the source dev score (the analysis' rules)."""
+
+    # lid_aware: the highest mean target wrong-language rate a chosen trial may have.
+    lid_threshold: Number = Field(0.2, gt=0, le=1)
+    # few_shot_target: labeled dev examples per target language drawn once (search.seed) and held
+    # out from every target/ score; 0: none held out, and no few_shot_target rule.
+    few_shot_examples: Int = Field(20, ge=0, le=1_000_000)
+    # soup: average the final weights of the best k trials of each group by source dev score
+    # and evaluate the average as a trial of its own; 0: no soup.
+    soup_top_k: Int = Field(0, ge=0, le=1000)
 
 
 def _gpus(value: float) -> float:
@@ -324,11 +343,15 @@ class SweepSpec(_Strict):
     model: str = Field(min_length=1, max_length=4096)  # a registry name, hub id or directory
     source_languages: list[str] = ["en"]
     target_languages: list[str]
+    # Languages with labeled dev data that are neither source nor target: the pivot_dev rule
+    # chooses by their score (Chen and Ritter, EMNLP 2021).
+    pivot_languages: list[str] = []
     data: dict[str, dict[Literal["train", "dev", "unlabeled"], DataSourceSpec]] = {}
     subsample: SubsampleSpec = SubsampleSpec()
     search: SearchSpec = SearchSpec()
     training: TrainingSpec = TrainingSpec()
     scheduler: SchedulerSpec = SchedulerSpec()
+    selection: SelectionSpec = SelectionSpec()
     resources: ResourcesSpec = ResourcesSpec()
     budget: BudgetSpec = BudgetSpec()
     tracking: TrackingSpec = TrackingSpec()
@@ -370,8 +393,17 @@ class SweepSpec(_Strict):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     @property
-    def all_languages(self) -> list[str]:
+    def source_and_target_languages(self) -> list[str]:
         return list(dict.fromkeys(self.source_languages + self.target_languages))
+
+    @property
+    def all_languages(self) -> list[str]:
+        """Source, target and pivot languages: every language with dev data."""
+        return list(dict.fromkeys(self.source_languages + self.target_languages + self.pivot_languages))
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.search.objectives) > 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -91,11 +91,15 @@ class MLflowTracking(Callback):
         # Tune calls this only for a trial that ended: completed its rounds, diverged, or was
         # stopped by the scheduler. Trials a signal or the budget cut short get no call; the
         # sweep's end closes their runs (xlsearch.sweep.run.close_open_trial_runs).
+        from xlsearch.sweep.decisions import wrong_language_stops_in
+
         last = trial.last_result or {}
         rounds_done = int(last.get(keys.ROUND, 0))
         diverged = bool(last.get(keys.DIVERGED))
         stopped_early = rounds_done < self.rounds and not diverged
         outcome = "diverged" if diverged else "stopped_early" if stopped_early else "finished"
+        if not diverged and trial.trial_id in wrong_language_stops_in(self.sweep_dir):
+            outcome = keys.STOPPED_WRONG_LANGUAGE
         tags = {"xlsearch.rounds_done": str(rounds_done), "xlsearch.stopped_early": str(stopped_early),
                 "xlsearch.diverged": str(diverged), TAG_OUTCOME: outcome}
         self.tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
@@ -114,8 +118,9 @@ class MLflowTracking(Callback):
 class ProgressLines(Callback):
     """One line per trial start, round and end: readable in a terminal and in a log file."""
 
-    def __init__(self, objective: str, rounds: int, total_trials: int):
+    def __init__(self, objective: str, rounds: int, total_trials: int, stop_wrong_language_above: float | None = None):
         self.objective, self.rounds, self.total_trials = objective, rounds, total_trials
+        self.stop_above = stop_wrong_language_above
         self.started = 0
 
     def _print(self, text: str) -> None:
@@ -138,10 +143,16 @@ class ProgressLines(Callback):
                     f"loss {result.get(keys.TRAIN_LOSS, math.nan):.3f}{flag}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
+        from xlsearch.sweep.decisions import answers_in_the_wrong_language
+
         last = trial.last_result or {}
         done = last.get(keys.ROUND, 0)
         how = ("finished" if done >= self.rounds else f"diverged in round {done}" if last.get(keys.DIVERGED)
                else f"stopped after round {done}")
+        if not last.get(keys.DIVERGED) and answers_in_the_wrong_language(last, getattr(self, "stop_above", None)):
+            rate = last[keys.target_mean(keys.WRONG_LANGUAGE_RATE)]
+            how = (f"stopped after round {done}: answers in the wrong language (mean rate {rate:.2f} > "
+                   f"{self.stop_above:g}, scheduler.stop_wrong_language_above)")
         self._print(f"[trial {trial.trial_id}] {how}")
 
     def on_trial_error(self, iteration, trials, trial, **info):

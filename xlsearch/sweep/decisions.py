@@ -7,9 +7,16 @@ empty after a restart. A driver killed about a second after ASHA stopped a trial
 restored that trial as unfinished; it continued from its last checkpoint, ASHA with empty
 rungs let it run to the end, and its MLflow tags changed from stopped to finished.
 
-The schedulers below append every result they judge (its scalar values), their decision, and
-every trial that completes to :data:`DECISIONS_FILE`, flushed and fsynced before Tune acts on
-the decision. After a restart they rebuild ASHA's rungs from it, and a trial it says had ended
+The schedulers below append every result they judge (its scalar values), their decision (with
+its reason when the wrong-language stopper made it), and every trial that completes to
+:data:`DECISIONS_FILE`, flushed and fsynced before Tune acts on the decision.
+
+**The wrong-language stopper** (``scheduler.stop_wrong_language_above``) comes first: a result
+whose mean label-free wrong-language rate over the target languages is above the threshold
+(:func:`answers_in_the_wrong_language`) stops its trial, with or without ASHA, whatever the
+source score. Such a trial leaves ASHA's rungs (its source score, high as it may be, says
+nothing of a model that answers in another language and would only raise the bar for the
+others), is never the zero-shot choice, and its outcome is ``stopped_wrong_language``. After a restart they rebuild ASHA's rungs from it, and a trial it says had ended
 is ended again, through Tune's own ``stop_trial``, before it can start: with its last result
 as recorded (Tune's saved state may hold an older one), so its MLflow run gets the same end
 tags and summary.json the same last round, and no round is trained twice.
@@ -24,7 +31,19 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from xlsearch import keys
+
 DECISIONS_FILE = "scheduler_decisions.jsonl"
+WRONG_LANGUAGE = "wrong_language"  # a decision's reason when the stopper made it
+
+
+def answers_in_the_wrong_language(result: dict[str, Any], threshold: float | None) -> bool:
+    """Whether a round's ``result`` is above the stopper's ``threshold``: its mean label-free
+    wrong-language rate on the target languages (``target_mean/wrong_language_rate``) is a
+    number greater than it. None (no stopper), a missing or NaN rate: False."""
+    rate = result.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE))
+    return (threshold is not None and isinstance(rate, (int, float)) and not isinstance(rate, bool)
+            and rate == rate and rate > threshold)
 
 
 def read_decisions(path: Path) -> list[dict[str, Any]]:
@@ -46,13 +65,25 @@ def ended_trials(records: list[dict[str, Any]]) -> set[str]:
             if r.get("event") == "complete" or r.get("decision") == TrialScheduler.STOP}
 
 
+def wrong_language_stops(records: list[dict[str, Any]]) -> set[str]:
+    """Trials the wrong-language stopper ended."""
+    return {r["trial_id"] for r in records if r.get("reason") == WRONG_LANGUAGE}
+
+
+def wrong_language_stops_in(sweep_dir: str | Path) -> set[str]:
+    """:func:`wrong_language_stops` of the sweep folder's decisions file (empty when it has none)."""
+    return wrong_language_stops(read_decisions(Path(sweep_dir) / DECISIONS_FILE))
+
+
 class _DecisionsKept:
     """Mixed into a Tune scheduler: keeps its decisions in ``decisions`` (see the module)."""
 
-    def __init__(self, decisions: Path, skip_keys: tuple[str, ...] = (), **kwargs):
+    def __init__(self, decisions: Path, skip_keys: tuple[str, ...] = (), stop_wrong_language_above: float | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self._decisions_path = str(decisions)
         self._skip_keys = skip_keys  # result values not worth keeping (large sample outputs)
+        self._stop_above = stop_wrong_language_above
         self._records: list[dict[str, Any]] | None = None  # read once, after a restart
 
     def __getstate__(self):
@@ -72,20 +103,34 @@ class _DecisionsKept:
 
     def on_trial_add(self, tune_controller, trial: Trial):
         super().on_trial_add(tune_controller, trial)
+        if trial.trial_id in wrong_language_stops(self._kept()):
+            return  # out of the rungs
         for record in self._kept():  # after a restart: the rungs as they were
             if record["trial_id"] == trial.trial_id and record.get("event") == "result":
                 super().on_trial_result(tune_controller, trial, record["result"])
 
     def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
-        decision = super().on_trial_result(tune_controller, trial, result)
+        reason = None
+        if answers_in_the_wrong_language(result, self._stop_above):
+            decision, reason = TrialScheduler.STOP, WRONG_LANGUAGE
+            self._leave_rungs(trial.trial_id)
+        else:
+            decision = super().on_trial_result(tune_controller, trial, result)
         kept = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool, type(None)))
                 and k not in self._skip_keys and not k.startswith("config/")}
-        self._append({"trial_id": trial.trial_id, "event": "result", "decision": decision, "result": kept})
+        self._append({"trial_id": trial.trial_id, "event": "result", "decision": decision, "result": kept,
+                      **({"reason": reason} if reason else {})})
         return decision
 
     def on_trial_complete(self, tune_controller, trial: Trial, result: dict):
         self._append({"trial_id": trial.trial_id, "event": "complete"})
-        super().on_trial_complete(tune_controller, trial, result)
+        if trial.trial_id in wrong_language_stops(self._kept()):
+            super().on_trial_remove(tune_controller, trial)  # its last result stays out of the rungs
+        else:
+            super().on_trial_complete(tune_controller, trial, result)
+
+    def _leave_rungs(self, trial_id: str) -> None:
+        """Forget the trial's earlier rounds in the scheduler's rungs (ASHA); FIFO has none."""
 
     def choose_trial_to_run(self, tune_controller):
         ended = ended_trials(self._kept())
@@ -100,6 +145,11 @@ class _DecisionsKept:
 
 class KeptASHA(_DecisionsKept, ASHAScheduler):
     """ASHA whose stops survive a driver crash."""
+
+    def _leave_rungs(self, trial_id: str) -> None:
+        for bracket in self._brackets:  # Ray's private bookkeeping (Ray is pinned)
+            for _, recorded in bracket._rungs:
+                recorded.pop(trial_id, None)
 
 
 class KeptFIFO(_DecisionsKept, FIFOScheduler):

@@ -124,7 +124,7 @@ class DiskNeed:
     weights: int  # the largest final weights of a kept trial
     intermediate: int  # the intermediate-tuning models not in the storage's cache yet
     concurrency: int
-    kept: int  # trials whose final weights stay: keep_best, or fewer trials
+    kept: int  # final weights that stay: keep_best trials (or fewer), and soups' members and soups
     free: int  # free bytes on the storage's filesystem when measured
 
     @property
@@ -183,8 +183,24 @@ def disk_need(spec: SweepSpec, concurrency: int) -> DiskNeed:
                     intermediate=(model_bytes + MODEL_FILES) * len(_untrained_intermediate(spec)),
                     concurrency=concurrency,
                     kept=min(spec.checkpoints.keep_best + uses_train_data(spec, keys.TRANSLATE_TRAIN),
-                             planned_trials(spec)),
+                             planned_trials(spec)) + soup_kept(spec),
                     free=free_bytes(spec.sweep_dir))
+
+
+def soup_kept(spec: SweepSpec) -> int:
+    """The final weights soups (``selection.soup_top_k``) keep at most: their members' (``top_k``
+    per group and seed) and each soup's own; in a searched space, where the groups are not known
+    in advance, every trial's and a soup per two trials."""
+    top_k = spec.selection.soup_top_k
+    if not top_k:
+        return 0
+    if spec.search.algorithm == "grid":
+        from xlsearch.checks import soup_group_sizes
+
+        return len(soup_group_sizes(spec)) * spec.search.seeds * (top_k + 1)
+    from xlsearch.space import planned_trials
+
+    return planned_trials(spec) + planned_trials(spec) // 2
 
 
 def _untrained_intermediate(spec: SweepSpec) -> list[str]:
@@ -199,11 +215,13 @@ def _untrained_intermediate(spec: SweepSpec) -> list[str]:
 # Pruning
 
 
-def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: int) -> tuple[set[str], set[str]]:
+def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: int,
+                  soup_top_k: int = 0) -> tuple[set[str], set[str]]:
     """Of ended trials (``{"trial_id", "config", "metrics"}``, each with its last result), the
-    ids whose final weights stay (the zero-shot rule's first ``keep_best``) and those whose
+    ids whose final weights stay (the zero-shot rule's first ``keep_best``, and with soups the
+    trials each soup would average now: :func:`xlsearch.selection.soup_plans`) and those whose
     checkpoints go."""
-    from xlsearch.selection import trials_frame, translate_train_choice, zero_shot_ranking
+    from xlsearch.selection import soup_plans, trials_frame, translate_train_choice, zero_shot_ranking
 
     records = list(records)
     ids = {str(r["trial_id"]) for r in records}
@@ -211,6 +229,8 @@ def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: 
     keep = set(zero_shot_ranking(frame, objective)[:keep_best]) if not frame.empty and keep_best else set()
     if keep_best:  # and the translate-train arm's choice, the baseline beside them
         keep |= {translate_train_choice(frame, objective).trial_id} - {None}
+    if soup_top_k and not frame.empty:
+        keep |= {member for plan in soup_plans(frame, objective, soup_top_k) for member in plan["members"]}
     return keep, ids - keep
 
 
@@ -245,8 +265,9 @@ class CheckpointPruning(Callback):
     ends it has seen, which a resumed sweep does not need (restored trials ended long ago).
     """
 
-    def __init__(self, sweep_dir: str, objective: str, keep_best: int):
+    def __init__(self, sweep_dir: str, objective: str, keep_best: int, soup_top_k: int = 0):
         self.sweep_dir, self.objective, self.keep_best = sweep_dir, objective, keep_best
+        self.soup_top_k = soup_top_k
         self._ended_at: dict[str, float] = {}
         self._pruned: frozenset[str] = frozenset()
 
@@ -265,6 +286,7 @@ class CheckpointPruning(Callback):
         self._prune(_ended(trials))
 
     def _prune(self, ended: list) -> None:
-        keep, drop = keep_and_drop((_record(t) for t in ended), self.objective, self.keep_best)
+        keep, drop = keep_and_drop((_record(t) for t in ended), self.objective, self.keep_best,
+                                   getattr(self, "soup_top_k", 0))
         prune(Path(self.sweep_dir), keep, drop)
         self._pruned = frozenset(t.trial_id for t in ended)

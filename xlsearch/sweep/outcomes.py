@@ -3,7 +3,9 @@ MLflow tags, so that the three never disagree.
 
 A trial that failed after some rounds is failed, not "stopped early"; a trial is stopped early
 only when the scheduler stopped it (ASHA's decision, kept in the sweep folder by
-:mod:`xlsearch.sweep.decisions`), not when the sweep's budget or a signal cut it short.
+:mod:`xlsearch.sweep.decisions`), not when the sweep's budget or a signal cut it short; a
+trial the wrong-language stopper ended (``scheduler.stop_wrong_language_above``) has that as
+its own outcome, whichever round it was in.
 """
 from __future__ import annotations
 
@@ -14,27 +16,44 @@ from xlsearch import keys
 
 REASON_CHARS = 300  # a failed trial's reason, one line, in MLflow and the final table
 
-OUTCOMES = ("finished", "stopped_early", "diverged", "failed", "interrupted", "stopped_by_budget")
+OUTCOMES = ("finished", "stopped_early", keys.STOPPED_WRONG_LANGUAGE, "diverged", "failed", "interrupted",
+            "stopped_by_budget")
 
 
 def trial_outcome(record: dict[str, Any], *, rounds: int, stopped_by_scheduler: set[str],
-                  interrupted: bool) -> str:
+                  interrupted: bool, stopped_wrong_language: set[str] = frozenset()) -> str:
     """One of :data:`OUTCOMES` for a trial record of :func:`xlsearch.sweep.run.trial_records`.
 
     ``interrupted``: the sweep was stopped by a signal, so a trial that had not ended will
     continue on resume; otherwise such a trial was ended by the sweep's budget (its device-hour
-    cap or wall clock), which Tune does not resume.
+    cap or wall clock), which Tune does not resume. ``stopped_wrong_language``: the trials the
+    wrong-language stopper ended.
     """
     metrics = record["metrics"]
     if record["error"] is not None:
         return "failed"
     if metrics.get(keys.DIVERGED):
         return "diverged"
+    if record["trial_id"] in stopped_wrong_language:
+        return keys.STOPPED_WRONG_LANGUAGE
     if int(metrics.get(keys.ROUND, 0)) >= rounds:
         return "finished"
     if record["trial_id"] in stopped_by_scheduler:
         return "stopped_early"
     return "interrupted" if interrupted else "stopped_by_budget"
+
+
+def classify(spec, trials: list[dict[str, Any]], *, interrupted: bool) -> list[dict[str, Any]]:
+    """Set each trial record's ``outcome`` (:func:`trial_outcome`), from the scheduler's decisions
+    kept in the sweep folder; returns the records."""
+    from xlsearch.sweep.decisions import DECISIONS_FILE, ended_trials, read_decisions, wrong_language_stops
+
+    records = read_decisions(spec.sweep_dir / DECISIONS_FILE)
+    stopped, wrong_language = ended_trials(records), wrong_language_stops(records)
+    for t in trials:
+        t["outcome"] = trial_outcome(t, rounds=spec.training.rounds, stopped_by_scheduler=stopped,
+                                     interrupted=interrupted, stopped_wrong_language=wrong_language)
+    return trials
 
 
 def count_outcomes(outcomes: Iterable[str]) -> dict[str, int]:

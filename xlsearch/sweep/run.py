@@ -16,6 +16,8 @@ from xlsearch.spec import SweepSpec
 
 # The parent run's tag for how the sweep ended: finished, failed or interrupted.
 TAG_STATUS = "xlsearch.status"
+# A trial's tag: "true" when it is on the Pareto front of source score and wrong-language rate.
+TAG_PARETO = "xlsearch.pareto_front"
 # How long a sweep on a cluster (--address) waits for worker nodes by default: cloud GPU nodes
 # take minutes to boot and pull the image.
 DEFAULT_WAIT_FOR_NODES_S = 20 * 60
@@ -152,8 +154,10 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         prepare_translations(spec, place, log)
         callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
                                     spec.training.rounds),
-                     ProgressLines(objective, spec.training.rounds, planned_trials(spec)),
-                     CheckpointPruning(str(sweep_dir), objective, spec.checkpoints.keep_best)]
+                     ProgressLines(objective, spec.training.rounds, planned_trials(spec),
+                                   spec.scheduler.stop_wrong_language_above),
+                     CheckpointPruning(str(sweep_dir), objective, spec.checkpoints.keep_best,
+                                       spec.selection.soup_top_k)]
         tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
         if restored:
             log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
@@ -161,7 +165,13 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
         with stop.tune_running(), aws_credentials_in_a_private_file(), freeing_lost_worker_groups():
             results = tuner.fit()
         trials = trial_records(results)
-        summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received)
+        soups = []
+        if stop.received is None:
+            from xlsearch.sweep.outcomes import classify
+            from xlsearch.sweep.soups import make_soups
+
+            soups = make_soups(spec, place, tracker, classify(spec, trials, interrupted=False), log)
+        summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received, soups=soups)
     except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
         if tracker is not None and tracker.sweep_run_id is not None:
             _close_open_trial_runs(tracker, "interrupted")
@@ -184,22 +194,18 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
 
 
 def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: float,
-               interrupted_by: int | None) -> dict[str, Any]:
+               interrupted_by: int | None, soups: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """Classify the trials, close what MLflow still has open, choose the best (unless the sweep
-    was interrupted) and write summary.json; returns the summary."""
+    was interrupted), tag the Pareto front's trials and write summary.json; returns the summary."""
     import signal
 
     from xlsearch.selection import best_trial, configuration_of
-    from xlsearch.sweep.decisions import DECISIONS_FILE, ended_trials, read_decisions
-    from xlsearch.sweep.outcomes import count_outcomes, trial_outcome
+    from xlsearch.sweep.outcomes import classify, count_outcomes
     from xlsearch.sweep.tuner import write_summary
     from xlsearch.training.loop import objective_name
 
     objective = objective_name(spec)
-    stopped = ended_trials(read_decisions(spec.sweep_dir / DECISIONS_FILE))
-    for t in trials:
-        t["outcome"] = trial_outcome(t, rounds=spec.training.rounds, stopped_by_scheduler=stopped,
-                                     interrupted=interrupted_by is not None)
+    classify(spec, trials, interrupted=interrupted_by is not None)
     counts = count_outcomes(t["outcome"] for t in trials)
     if interrupted_by is not None:
         status, best = "interrupted", None  # a partial sweep's best is no answer
@@ -213,6 +219,9 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
     summary = {
         "sweep": spec.name, "sweep_dir": str(spec.sweep_dir), "status": status, "objective": objective,
         "trials": len(trials), "counts": counts, "errors": counts["failed"], "stopped_early": counts["stopped_early"],
+        # Rounds trained, over every trial: what the sweep cost in trial-rounds (ASHA and the
+        # wrong-language stopper save them).
+        "trial_rounds": sum(int(t["metrics"].get(keys.ROUND, 0)) for t in trials),
         "best": best, "best_over_seeds": best_mean, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
                                   if t["error"] is None and t["metrics"]],
         "failed": [{"trial_id": t["trial_id"], "config": t["config"], "rounds_done": int(t["metrics"].get(keys.ROUND, 0)),
@@ -220,6 +229,11 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
         "wall_clock_s": time.time() - started, "tracking_uri": tracker.tracking_uri,
         "parent_run_id": tracker.sweep_run_id,
     }
+    if soups:
+        summary["soups"] = [{"soup_id": soup["soup_id"], "config": soup["config"], "members": soup["members"],
+                             "metrics": soup["metrics"]} for soup in soups]
+    if interrupted_by is None:
+        summary["pareto_front"] = _tag_pareto_front(tracker, trials, objective)
     if interrupted_by is not None:
         summary["interrupted_by"] = signal.Signals(interrupted_by).name
     first_error = next((t for t in trials if t["error"] is not None), None)
@@ -231,6 +245,32 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
                       tags={TAG_STATUS: status})
     write_summary(spec.sweep_dir, summary)
     return summary
+
+
+def _tag_pareto_front(tracker, trials: list[dict[str, Any]], objective: str) -> list[str]:
+    """The trials on the Pareto front of the source score (high) and the mean label-free target
+    wrong-language rate (low), among the comparable zero-shot trials (configurations, over
+    seeds: each of their seeds' trials); their MLflow runs get ``xlsearch.pareto_front`` =
+    ``true``. Returns their ids."""
+    from xlsearch.selection import comparable, config_columns, pareto_front, trials_frame, zero_shot_part
+
+    frame = zero_shot_part(trials_frame(trials))
+    if frame.empty:
+        return []
+    rows = comparable(frame)
+    front = set(pareto_front(rows, objective))
+    if keys.SEEDS in rows:  # a configuration's row is named by its first seed: tag every seed
+        names = config_columns(frame)
+        chosen = rows[rows[keys.TRIAL_ID].astype(str).isin(front)][names]
+        key = frame[names].astype(str).apply(tuple, axis=1)
+        front = set(frame[key.isin(set(chosen.astype(str).apply(tuple, axis=1)))][keys.TRIAL_ID].astype(str))
+    ids = sorted(front)
+    for trial_id in ids:
+        try:
+            tracker.tag_trial(trial_id, {TAG_PARETO: "true"})
+        except KeyError:  # a trial without a run (none was started for it)
+            pass
+    return ids
 
 
 def _close_open_trial_runs(tracker, outcome: str) -> None:
@@ -328,6 +368,8 @@ def count_line(counts: dict[str, int]) -> str:
     when there are any."""
     parts = [f"{counts['finished']} finished", f"{counts['stopped_early']} stopped early by ASHA",
              f"{counts['failed']} failed", f"{counts['diverged']} diverged"]
+    if counts.get(keys.STOPPED_WRONG_LANGUAGE):
+        parts.insert(2, f"{counts[keys.STOPPED_WRONG_LANGUAGE]} stopped for answering in the wrong language")
     if counts["interrupted"]:
         parts.append(f"{counts['interrupted']} interrupted (they continue on resume)")
     if counts["stopped_by_budget"]:

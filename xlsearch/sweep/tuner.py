@@ -541,19 +541,29 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
             tpe = optuna.samplers.TPESampler(seed=spec.search.seed, multivariate=True, group=True)
         sampler = (tpe if spec.search.algorithm == "optuna_tpe"
                    else optuna.samplers.RandomSampler(seed=spec.search.seed))
-        search_alg = OptunaSearch(space=OptunaSpace(spec), metric=objective, mode="max", sampler=sampler)
+        metrics, modes = searched_metrics(spec)
+        # One objective: a name and a mode; several: lists (Optuna's multi-objective TPE or random).
+        search_alg = OptunaSearch(space=OptunaSpace(spec), metric=metrics if spec.multi_objective else metrics[0],
+                                  mode=modes if spec.multi_objective else modes[0], sampler=sampler)
         if spec.search.seeds > 1:
             from xlsearch.sweep.repeat import SeedRepeater
 
             search_alg = SeedRepeater(search_alg, trial_seeds(spec))
+        if spec.scheduler.stop_wrong_language_above is not None and not spec.multi_objective:
+            from xlsearch.sweep.repeat import WrongLanguageFloor
+
+            search_alg = WrongLanguageFloor(search_alg, spec.scheduler.stop_wrong_language_above)
     # The schedulers keep their decisions in the sweep folder: an ASHA stop survives a driver crash.
+    # ASHA ranks by the source score alone, in a multi-objective search too; the wrong-language
+    # stopper, when set, stops on the target side.
     decisions = sweep_dir / DECISIONS_FILE
+    kept = dict(skip_keys=(keys.SAMPLES,), stop_wrong_language_above=spec.scheduler.stop_wrong_language_above)
     if spec.scheduler.type == "asha":
-        scheduler = KeptASHA(decisions, skip_keys=(keys.SAMPLES,), time_attr=keys.ROUND, metric=objective,
+        scheduler = KeptASHA(decisions, **kept, time_attr=keys.ROUND, metric=objective,
                              mode="max", max_t=spec.training.rounds, grace_period=spec.scheduler.grace_period,
                              reduction_factor=spec.scheduler.reduction_factor)
     else:
-        scheduler = KeptFIFO(decisions, skip_keys=(keys.SAMPLES,))
+        scheduler = KeptFIFO(decisions, **kept)
     stop = None
     if spec.budget.gpu_hours is not None:
         stop = DeviceHourStopper(spec.budget.gpu_hours, placement_.devices_per_trial)
@@ -568,6 +578,15 @@ def build_tuner(spec: SweepSpec, placement_: Placement, callbacks: list, sweep_d
     run_config = tune.RunConfig(name=TUNE_DIR_NAME, storage_path=str(sweep_dir), stop=stop, callbacks=callbacks,
                                 verbose=0, failure_config=tune.FailureConfig(max_failures=0))
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config), False
+
+
+def searched_metrics(spec: SweepSpec) -> tuple[list[str], list[str]]:
+    """The metrics the searcher optimises and their modes, in ``search.objectives``' order: the
+    source dev score (max), the mean label-free target wrong-language rate (min)."""
+    names = {"source_score": (objective_name(spec), "max"),
+             "wrong_language_rate": (keys.target_mean(keys.WRONG_LANGUAGE_RATE), "min")}
+    pairs = [names[o] for o in spec.search.objectives]
+    return [m for m, _ in pairs], [mode for _, mode in pairs]
 
 
 def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:

@@ -134,9 +134,11 @@ class Task:
         """``example`` rebuilt in ``lang`` from its translated :meth:`translation_parts`."""
         return Example(id=example.id, lang=lang, input_text=parts[0], targets=(parts[1],))
 
-    def language_id_mask(self, examples: Sequence[Example], lang: str) -> list[bool]:
-        """Which examples' outputs language id can judge; all of them unless a task says less."""
-        return [True] * len(examples)
+    def reference_language_mask(self, examples: Sequence[Example], lang: str) -> list[bool] | None:
+        """For a task whose study filters the wrong-language rate by the reference (QA), which
+        examples' references are identifiably in ``lang``; None for other tasks. Reads target
+        labels: the rate it gives is for reporting only (``ref_wrong_language_rate``)."""
+        return None
 
     def metric_label(self, metric: str) -> str:
         return self.metric_labels.get(metric, metric)

@@ -130,12 +130,13 @@ class QATask(Task):
             id=str(row["id"]), lang=lang, input_text=qa_input(row["question"], row["context"]), targets=targets
         )
 
-    def language_id_mask(self, examples, lang: str) -> list[bool]:
-        """Language id is unreliable on short answers: as in the study, only examples whose
-        reference answer holds no digits and is itself identified as ``lang`` count."""
-        from xlsearch.metrics import qa_language_mask
+    def reference_language_mask(self, examples, lang: str) -> list[bool]:
+        """The study's filter: only examples whose reference answer holds no digits and is itself
+        identified as ``lang`` count. Reads the references (the label-free rate judges each answer
+        with its question and context instead)."""
+        from xlsearch.metrics import qa_reference_mask
 
-        return qa_language_mask([list(ex.targets) for ex in examples], lang)
+        return qa_reference_mask([list(ex.targets) for ex in examples], lang)
 
     def unlabeled_text(self, example: Example) -> str:
         """Question and context without the English ``question:``/``context:`` markers.

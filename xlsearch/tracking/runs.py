@@ -200,13 +200,15 @@ class SweepTracker:
     # -- trials --
 
     def start_trial(self, trial_id: str, params: dict[str, Any], *, run_name: str | None = None,
-                    tags: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> str:
+                    tags: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                    role: str = "trial") -> str:
         """Open (or, after a driver restart, find again) the child run of one trial and log its
         flat config as params. Returns the run id.
 
         The run is named ``run_name`` (made distinct within the sweep by adding the trial id
         where another trial has the name already), or else ``trial-<id>`` followed by the
-        config's method and lr. The trial id, role and sweep are tags, besides ``tags``;
+        config's method and lr. The trial id, ``role`` (``trial``; ``soup`` for a soup of trials)
+        and sweep are tags, besides ``tags``;
         ``metrics`` (numbers that describe the trial, such as its lr) are logged at step 0 when
         the run is made."""
         parent = self._require_sweep()
@@ -220,7 +222,7 @@ class SweepTracker:
             run_id = self.client.create_run(
                 self.experiment_id, run_name=run_name,
                 tags=scrub({**(tags or {}), MLFLOW_PARENT_RUN_ID: parent, TAG_TRIAL_ID: trial_id,
-                            TAG_ROLE: "trial", TAG_SWEEP: self.sweep_name or ""})).info.run_id
+                            TAG_ROLE: role, TAG_SWEEP: self.sweep_name or ""})).info.run_id
             self._sibling_names().add(run_name)
             self._trial_runs[trial_id] = run_id
             if metrics:
@@ -269,6 +271,10 @@ class SweepTracker:
         if tags:
             self._set_tags(run_id, tags)
         self.client.set_terminated(run_id, status=status)
+
+    def tag_trial(self, trial_id: str, tags: dict[str, Any]) -> None:
+        """Set ``tags`` (scrubbed) on a trial's run, open or closed."""
+        self._set_tags(self._trial_run(trial_id), tags)
 
     def end_open_trials(self, status: Literal["FINISHED", "FAILED", "KILLED"],
                         tags: dict[str, Any] | None = None) -> list[str]:

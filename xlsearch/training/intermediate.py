@@ -47,7 +47,7 @@ def setting(spec: SweepSpec, label: str) -> IntermediateTuningSpec:
 
 
 def languages(spec: SweepSpec, it: IntermediateTuningSpec) -> list[str]:
-    return list(it.languages or spec.all_languages)
+    return list(it.languages or spec.source_and_target_languages)
 
 
 def cache_key(spec: SweepSpec, it: IntermediateTuningSpec) -> str:

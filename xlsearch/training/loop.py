@@ -221,16 +221,22 @@ def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: flo
 
 def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepEngine,
              samples_out: list[dict[str, str]] | None = None, *, final: bool = True) -> dict[str, float]:
-    """Generate on the dev examples and score the round: every source example; every target
-    example in the ``final`` round, else the fixed sample of ``training.target_eval_sample``."""
+    """Generate on the dev examples and score the round: every source example and every
+    few-shot example; every target and pivot example in the ``final`` round, else the fixed
+    sample of ``training.target_eval_sample``."""
     cfg = spec.training
     gen = dict(max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
                batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=engine.device,
                autocast_dtype=engine.dtype)
     sample = 0 if final else cfg.target_eval_sample
+
+    def sampled(lang: str):
+        return generate(model, codec, fixed_sample(data.dev[lang], sample, spec.search.seed), lang, **gen)
+
     source = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.source_languages]
-    targets = [generate(model, codec, fixed_sample(data.dev[lang], sample, spec.search.seed), lang, **gen)
-               for lang in spec.target_languages]
+    targets = [sampled(lang) for lang in spec.target_languages]
+    few_shot = [generate(model, codec, examples, lang, **gen) for lang, examples in data.few_shot.items()]
+    pivots = [sampled(lang) for lang in spec.pivot_languages]
     if samples_out is not None:
-        samples_out.extend(sample_generations(source + targets, cfg.sample_generations))
-    return score_round(task, source, targets)
+        samples_out.extend(sample_generations(source + targets, cfg.sample_generations, task))
+    return score_round(task, source, targets, few_shot, pivots)
