@@ -8,7 +8,7 @@
 from analysis.frame import final_rows, load_sweep
 from analysis.report import analyze, write_report
 from analysis.study import build_studies, load_study_sweep, study_table, write_study
-from xlsearch.selection import RULES, regret
+from xlsearch.selection import RULES, regret, rules
 
-__all__ = ["RULES", "analyze", "build_studies", "final_rows", "load_study_sweep", "load_sweep", "regret",
+__all__ = ["RULES", "rules", "analyze", "build_studies", "final_rows", "load_study_sweep", "load_sweep", "regret",
            "study_table", "write_report", "write_study"]

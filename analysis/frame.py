@@ -41,22 +41,44 @@ def _trial_rows(result_file: Path) -> list[dict]:
     return rows
 
 
+def _saved_spec(sweep_dir: Path) -> dict:
+    spec_file = Path(sweep_dir) / "spec.yaml"
+    return yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
+
+
 def sweep_rounds(sweep_dir: Path) -> int | None:
     """Rounds per trial from the sweep's saved spec (None when it is not there)."""
-    spec_file = Path(sweep_dir) / "spec.yaml"
-    if not spec_file.is_file():
-        return None
-    return int(yaml.safe_load(spec_file.read_text())["training"]["rounds"])
+    rounds = _saved_spec(sweep_dir).get("training", {}).get("rounds")
+    return None if rounds is None else int(rounds)
 
 
 def load_sweep_dir(sweep_dir: str | Path) -> pd.DataFrame:
-    """All rounds of all trials of the sweep in ``sweep_dir`` (STORAGE/NAME)."""
+    """All rounds of all trials of the sweep in ``sweep_dir`` (STORAGE/NAME), each flagged when
+    the wrong-language stopper ended it (the scheduler's decisions file); its soups, if any, in
+    ``frame.attrs["soups"]`` (:func:`soups_frame`)."""
+    from xlsearch.sweep.decision_log import wrong_language_stops_in
+    from xlsearch.sweep.soups import read_soups
+
     sweep_dir = Path(sweep_dir).expanduser()
     files = sorted((sweep_dir / "tune").glob("*/result.json"))
     if not files:
         raise SweepNotFound(f"{sweep_dir}: no trial results (expected tune/*/result.json in a sweep directory)")
     rows = [row for f in files for row in _trial_rows(f)]
-    return _finish(pd.DataFrame(rows), sweep_rounds(sweep_dir), sweep_dir.name)
+    frame = pd.DataFrame(rows)
+    stopped = wrong_language_stops_in(sweep_dir)
+    frame[keys.STOPPED_WRONG_LANGUAGE] = frame[keys.TRIAL_ID].astype(str).isin(stopped).astype(int)
+    frame = _finish(frame, sweep_rounds(sweep_dir), sweep_dir.name)
+    frame.attrs["soups"] = soups_frame(read_soups(sweep_dir), frame.attrs["rounds"])
+    frame.attrs["lid_threshold"] = (_saved_spec(sweep_dir).get("selection") or {}).get("lid_threshold")
+    return frame
+
+
+def soups_frame(soups: list[dict], rounds: int) -> pd.DataFrame:
+    """One row per soup (``{"soup_id", "config", "members", "metrics"}``): its group's config
+    columns, its metrics, ``round`` the sweep's last, ``soup_of`` its members; no LR."""
+    rows = [{keys.TRIAL_ID: s["soup_id"], **s["config"], **s["metrics"], keys.ROUND: rounds, keys.DIVERGED: 0,
+             "lr": float("nan"), "soup_of": ",".join(s["members"])} for s in soups]
+    return pd.DataFrame(rows)
 
 
 def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
@@ -67,10 +89,28 @@ def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         raise SweepNotFound(f"experiment {experiment!r} not found in {tracking_uri}")
-    runs = client.search_runs([exp.experiment_id], "tags.`xlsearch.role` = 'trial'", max_results=10000)
+    rows = _run_rows(client, exp.experiment_id, "trial")
+    frame = pd.DataFrame(rows)
+    if "lr" in frame:
+        frame["lr"] = frame["lr"].astype(float)
+    frame = _finish(frame, None, experiment)
+    soups = pd.DataFrame(_run_rows(client, exp.experiment_id, "soup"))
+    if not soups.empty:
+        soups = soups.assign(lr=float("nan"), **{keys.DIVERGED: 0, keys.STOPPED_WRONG_LANGUAGE: 0})
+    frame.attrs["soups"] = soups
+    return frame
+
+
+def _run_rows(client, experiment_id: str, role: str) -> list[dict]:
+    """One row per eval round of each run of ``role`` (``trial`` or ``soup``): its params, its
+    metrics at that step, and whether the wrong-language stopper ended it (its outcome tag)."""
+    runs = client.search_runs([experiment_id], f"tags.`xlsearch.role` = '{role}'", max_results=10000)
     rows = []
     for run in runs:
         params = dict(run.data.params)
+        if keys.SEED in params:
+            params[keys.SEED] = int(params[keys.SEED])
+        stopped = int(run.data.tags.get("xlsearch.outcome") == keys.STOPPED_WRONG_LANGUAGE)
         by_round: dict[int, dict] = {}
         for key in run.data.metrics:
             for m in client.get_metric_history(run.info.run_id, key):
@@ -78,11 +118,9 @@ def load_mlflow_experiment(tracking_uri: str, experiment: str) -> pd.DataFrame:
         for rnd, metrics in by_round.items():
             if rnd < 1:  # step 0 holds the trial's constants (lr, log10_lr), not an eval round
                 continue
-            rows.append({keys.TRIAL_ID: run.data.tags.get("xlsearch.trial_id"), **params, **metrics, keys.ROUND: rnd})
-    frame = pd.DataFrame(rows)
-    if "lr" in frame:
-        frame["lr"] = frame["lr"].astype(float)
-    return _finish(frame, None, experiment)
+            rows.append({keys.TRIAL_ID: run.data.tags.get("xlsearch.trial_id"), **params, **metrics, keys.ROUND: rnd,
+                         keys.STOPPED_WRONG_LANGUAGE: stopped})
+    return rows
 
 
 def _finish(frame: pd.DataFrame, rounds: int | None, name: str) -> pd.DataFrame:

@@ -23,9 +23,20 @@ import pandas as pd  # noqa: E402
 from analysis.frame import GROUP_COLUMNS, final_rows, target_languages  # noqa: E402
 from xlsearch import keys  # noqa: E402
 from xlsearch.tasks import TASKS, Task  # noqa: E402
-from xlsearch.selection import (RULES, ZERO_SHOT_RULE, Choice, by_train_data, comparable_round, regret,  # noqa: E402
-                                select_all, zero_shot_choice)
+from xlsearch.selection import (ORACLE_RULE, SELECTION_RULES, ZERO_SHOT_RULE, Choice, by_train_data,  # noqa: E402
+                                comparable, comparable_round, pareto_front, regret, regret_over_seeds, rules,
+                                select_all, zero_shot_choice, zero_shot_part)
 
+# What each rule is, in a line, for the report (a rule registered elsewhere is listed by name).
+RULE_LINES = {
+    "source_dev": "the best source-language dev score: the study's protocol",
+    "lid_aware": "the best source dev score among trials whose mean label-free wrong-language rate is under "
+                 "the threshold",
+    "pivot_dev": "the best mean score on the pivot languages' labeled dev data (neither source nor target)",
+    "soup": "the group's soup (the average of its best trials' final weights) with the best source dev score",
+    "few_shot_target": "the best mean score on the few labeled target examples held out for it",
+    "oracle": "the best mean target score: it reads the target labels, so it measures what the others cost",
+}
 
 
 @dataclass
@@ -38,6 +49,9 @@ class Analysis:
     threshold: float
     choices: dict[tuple[str, str], dict[str, Choice]]  # (method, intermediate_tuning) -> rule -> choice
     zero_shot: Choice  # source_dev over every compared trial: the sweep's own "best"
+    soups: pd.DataFrame  # one row per soup the sweep made (may be empty)
+    regrets: pd.DataFrame  # xlsearch.selection.regret_over_seeds: per group, seed and rule
+    front: list[str]  # the Pareto front of source score and wrong-language rate (trial ids)
 
 
 def task_of(frame: pd.DataFrame) -> Task:
@@ -54,6 +68,8 @@ def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
     objective = keys.source_dev(task.objective_metric)
     metric = keys.metric_of(objective)
     langs = target_languages(frame)
+    soups = frame.attrs.get("soups")
+    soups = soups if isinstance(soups, pd.DataFrame) else pd.DataFrame()
     choices, finals = {}, []
     # Each training-data arm on its own: translate-train's groups are rows of their own, marked,
     # compared among themselves (each arm's furthest round), and never compete with the
@@ -63,10 +79,21 @@ def analyze(frame: pd.DataFrame, threshold: float = 0.2) -> Analysis:
         part_final = final_rows(part)
         finals.append(part_final.assign(method=part_final["method"].astype(str) + mark))
         for (method, it), rows in part_final.groupby(list(GROUP_COLUMNS), sort=True):
-            choices[(f"{method}{mark}", it)] = select_all(rows, objective, metric, langs, threshold)
+            group_soups = _group_rows(soups, method, it) if data == keys.SOURCE_DATA else None
+            choices[(f"{method}{mark}", it)] = select_all(rows, objective, metric, langs, threshold, group_soups)
     final = pd.concat(finals) if finals else final_rows(frame)
+    zero_shot_rows = zero_shot_part(frame)
+    front = pareto_front(comparable(zero_shot_rows), objective) if not zero_shot_rows.empty else []
     return Analysis(frame, final, objective, metric, langs, threshold, choices,
-                    zero_shot_choice(frame, objective, langs))
+                    zero_shot_choice(frame, objective, langs), soups,
+                    regret_over_seeds(frame, objective, metric, langs, threshold, soups if len(soups) else None),
+                    front)
+
+
+def _group_rows(rows: pd.DataFrame, method: str, it: str) -> pd.DataFrame | None:
+    if rows.empty or not {"method", "intermediate_tuning"} <= set(rows.columns):
+        return None
+    return rows[(rows["method"] == method) & (rows["intermediate_tuning"] == it)]
 
 
 def trial_label(row: pd.Series) -> str:
@@ -133,13 +160,37 @@ def seeds_table(a: Analysis) -> pd.DataFrame | None:
 def regret_table(a: Analysis) -> pd.DataFrame:
     records = []
     for (method, it), by_rule in a.choices.items():
-        o = by_rule["oracle"]
+        o = by_rule[ORACLE_RULE]
         record = {"method": method, "intermediate_tuning": it}
-        record.update({f"lr {rule}": by_rule[rule].lr for rule in RULES})
-        record.update({f"regret {rule}": regret(by_rule[rule], o) for rule in RULES if rule != "oracle"})
+        record.update({f"lr {rule}": by_rule[rule].lr for rule in rules() if rule != "soup"})
+        record.update({f"regret {rule}": regret(by_rule[rule], o) for rule in rules() if rule != ORACLE_RULE})
         record["note"] = "; ".join(sorted({c.note for c in by_rule.values() if c.note}))
         records.append(record)
     return pd.DataFrame(records).set_index(["method", "intermediate_tuning"])
+
+
+def regret_over_seeds_table(a: Analysis) -> pd.DataFrame:
+    """Rows: each (method, intermediate tuning) group and ``all`` (every compared zero-shot trial
+    together); columns: each rule's regret against the oracle, mean ± sd over the seeds (each seed's
+    trials a replication of the sweep, each rule choosing within it), and how many seeds."""
+    from xlsearch.report import mean_sd
+
+    table = a.regrets
+    if table.empty:
+        return pd.DataFrame()
+    records = []
+    for (method, it), rows in table.groupby(["method", "intermediate_tuning"], sort=False):
+        record = {"method": method, "intermediate_tuning": it, "seeds": rows["seed"].nunique(dropna=False)}
+        for rule in rules():
+            if rule == ORACLE_RULE:
+                continue
+            values = rows[rows["rule"] == rule]["regret"].astype(float)
+            record[rule] = mean_sd(values.mean(), values.std(ddof=1)) if values.notna().any() else "–"
+        records.append(record)
+    out = pd.DataFrame(records)
+    order = out["method"].ne("all")  # the whole sweep first
+    return out.assign(_o=order).sort_values(["_o", "method", "intermediate_tuning"]).drop(columns="_o") \
+        .set_index(["method", "intermediate_tuning"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +272,7 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = []
     metric_name = task_of(a.frame).metric_label(a.metric)
-    for rule in RULES:
+    for rule in rules():
         for value in ("score", "wrong_language"):
             table = choice_table(a, rule, value)
             stem = out / f"table_{rule}_{value}"
@@ -231,17 +282,24 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     regrets = regret_table(a)
     regrets.to_csv(out / "regret.csv", float_format="%.4g")
     files.append(out / "regret.csv")
+    seeds_regrets = regret_over_seeds_table(a)
+    a.regrets.to_csv(out / "regret_by_seed.csv", float_format="%.4g", index=False)
+    files.append(out / "regret_by_seed.csv")
     plots = {
         "score_vs_lr.png": lambda p: plot_vs_lr(a, a.metric, f"target {metric_name}", p),
         "wrong_language_vs_lr.png": lambda p: plot_vs_lr(a, keys.WRONG_LANGUAGE_RATE, "wrong-language rate", p),
         "learning_curves.png": lambda p: plot_learning_curves(a, p),
+        "pareto_front.png": lambda p: plot_pareto_front(a, p),
     }
     for name, draw in plots.items():
         draw(out / name)
         files.append(out / name)
 
     n_trials = a.frame[keys.TRIAL_ID].nunique()
-    stopped = int((a.frame.groupby(keys.TRIAL_ID)["rounds_done"].first() < a.frame.attrs["rounds"]).sum())
+    per_trial = a.frame.groupby(keys.TRIAL_ID)
+    wrong_language = (int(per_trial[keys.STOPPED_WRONG_LANGUAGE].max().sum())
+                      if keys.STOPPED_WRONG_LANGUAGE in a.frame else 0)
+    stopped = int((per_trial["rounds_done"].first() < a.frame.attrs["rounds"]).sum()) - wrong_language
     diverged = int(a.frame.groupby(keys.TRIAL_ID)[keys.DIVERGED].max().sum())
     top = comparable_round(a.frame)
     rounds = a.frame.attrs["rounds"]
@@ -259,19 +317,22 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
     lines = [
         f"# {title}: choosing the learning rate zero-shot",
         "",
-        f"{n_trials} trials; {stopped} stopped early by ASHA; {diverged} diverged. Selection compares {compared}",
+        f"{n_trials} trials; {stopped} stopped early by ASHA; {wrong_language} stopped for answering in the wrong "
+        f"language; {diverged} diverged. Selection compares {compared}",
         "",
         f"**Zero-shot choice for the whole sweep** (the `{ZERO_SHOT_RULE}` rule over every compared zero-shot trial, "
         f"all methods and intermediate tuning settings together; the trial `xlsearch run` names best): {zero_shot}. "
         "Translate-train rows, marked, trained on target-language translations: they are not zero-shot and are "
         "never this choice.",
         "",
-        f"Rules: **source_dev** picks the best `{a.objective}` (the study's protocol, zero-shot); "
-        f"**lid_aware** picks the best `{a.objective}` among trials whose mean wrong-language rate is under "
-        f"{a.threshold:g} (zero-shot); **oracle** picks the best mean target {metric_name} — it reads target "
-        "labels, so it is **not zero-shot** and only measures what the other rules cost. For QA, the "
-        "wrong-language rate counts only examples whose reference answer is identifiably in the language, "
-        "so lid_aware reads target references there.",
+        "Rules (each reads only what it says: a rule that reads no target label is handed no target-label "
+        "column):",
+        "",
+        *rule_lines(a),
+        "",
+        "Every target score below is measured on the target dev examples left after the few-shot ones are held "
+        "out, so no rule is scored on what it saw. The wrong-language rate is label-free: each output is judged "
+        "with its input, never with a reference.",
         "",
         f"## Target {metric_name} of the source_dev choice",
         "",
@@ -289,19 +350,101 @@ def write_report(a: Analysis, out: Path, title: str) -> list[Path]:
         "",
         _md_table(regrets, digits=2),
         "",
+        f"## Regret of each rule, per group and across the sweep (mean target {metric_name} points)",
+        "",
+        "Each seed's trials are a replication of the sweep: every rule chooses within it, per group and across "
+        "the sweep (`all`: every compared zero-shot trial), and its regret is the oracle's mean target score "
+        "minus its choice's; mean ± sd over the seeds (a soup can beat every trial: a negative regret).",
+        "",
+        _md_table(seeds_regrets, digits=2) if not seeds_regrets.empty else "(no comparable trial)",
+        "",
+        *soups_section(a, metric_name),
+        *front_section(a),
         *seeds_section(a, metric_name),
         "## Plots",
         "",
         "![score vs LR](score_vs_lr.png)",
         "![wrong-language rate vs LR](wrong_language_vs_lr.png)",
         "![learning curves](learning_curves.png)",
+        "![Pareto front](pareto_front.png)",
         "",
-        "Tables for every rule: `table_<rule>_<score|wrong_language>.{csv,tex}`; regrets: `regret.csv`.",
+        "Tables for every rule: `table_<rule>_<score|wrong_language>.{csv,tex}`; regrets: `regret.csv`, and per "
+        "seed `regret_by_seed.csv`.",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     (out / "report.html").write_text(html_page(lines, out, title), encoding="utf-8")
     files[:0] = [out / "report.md", out / "report.html"]
     return files
+
+
+def rule_lines(a: Analysis) -> list[str]:
+    """One bullet per registered rule: what it chooses by, and what it reads of the target labels."""
+    reads = {keys.NO_TARGET_LABEL: "reads no target label", keys.FEW_TARGET_LABELS: "reads a few target labels",
+             keys.TARGET_LABELS: "reads the target labels: **not zero-shot**"}
+    lines = []
+    for name, rule in SELECTION_RULES.items():
+        what = RULE_LINES.get(name, "a registered rule")
+        if name == "lid_aware":
+            what = what.replace("the threshold", f"{a.threshold:g}")
+        lines.append(f"- **{name}**: {what} ({reads[rule.reads]}).")
+    return lines
+
+
+def soups_section(a: Analysis, metric_name: str) -> list[str]:
+    """The sweep's soups, one row each: the group, its members, source score, mean target score
+    and wrong-language rate; none for a sweep without soups."""
+    if a.soups.empty:
+        return []
+    records = []
+    for _, row in a.soups.iterrows():
+        records.append({"soup": row[keys.TRIAL_ID], "method": row.get("method"),
+                        "intermediate_tuning": row.get("intermediate_tuning"),
+                        "seed": row.get(keys.SEED, "–"), "of trials": row.get("soup_of"),
+                        "source dev": row.get(a.objective, math.nan),
+                        f"target {metric_name}": row.get(keys.target_mean(a.metric), math.nan),
+                        "wrong language %": 100 * row.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE), math.nan)})
+    return [f"## Soups: the average of each group's best trials' final weights, evaluated as a model", "",
+            _md_table(pd.DataFrame(records).set_index("soup")), ""]
+
+
+def front_section(a: Analysis) -> list[str]:
+    """The Pareto front of the source score (high) and the label-free wrong-language rate (low)."""
+    if not a.front:
+        return []
+    rows = a.final[a.final[keys.TRIAL_ID].astype(str).isin(a.front)]
+    wrong = keys.target_mean(keys.WRONG_LANGUAGE_RATE)
+    records = [{"trial": str(row[keys.TRIAL_ID]), "configuration": trial_label(row),
+                "source dev": row[a.objective], "wrong language %": 100 * row[wrong]}
+               for _, row in rows.sort_values(a.objective, ascending=False).iterrows()]
+    return ["## The Pareto front: source score against the wrong-language rate", "",
+            "No compared zero-shot trial (configuration, over seeds) has both a higher source score and a lower "
+            "label-free wrong-language rate than these; MLflow tags their runs `xlsearch.pareto_front`.", "",
+            _md_table(pd.DataFrame(records).set_index("trial")), ""]
+
+
+def plot_pareto_front(a: Analysis, path: Path) -> plt.Figure:
+    """Every compared zero-shot configuration: its mean wrong-language rate against its source
+    score, the Pareto front joined and labelled."""
+    wrong = keys.target_mean(keys.WRONG_LANGUAGE_RATE)
+    rows = a.final[(a.final[keys.DIVERGED] == 0)]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if wrong in rows and a.objective in rows:
+        on = rows[keys.TRIAL_ID].astype(str).isin(a.front)
+        ax.scatter(rows.loc[~on, wrong], rows.loc[~on, a.objective], color="0.6", label="dominated")
+        front = rows[on].sort_values(wrong)
+        ax.plot(front[wrong], front[a.objective], marker="o", color="C3", label="Pareto front")
+        for _, row in front.iterrows():
+            ax.annotate(trial_label(row), (row[wrong], row[a.objective]), fontsize=6, xytext=(4, 2),
+                        textcoords="offset points")
+    ax.set_xlabel("mean target wrong-language rate (label-free)")
+    ax.set_ylabel(a.objective)
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_title("source score against wrong-language rate")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
 
 
 def seeds_section(a: Analysis, metric_name: str) -> list[str]:

@@ -137,11 +137,12 @@ def test_the_html_report_holds_its_tables_and_plots(tmp_path):
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<h1>hand: choosing the learning rate zero-shot</h1>" in page
     assert "![" not in page and "**" not in page and "<strong>Zero-shot choice" in page
-    assert page.count("<table>") == (tmp_path / "report.md").read_text().count("\n|---") == 4
+    assert page.count("<table>") == (tmp_path / "report.md").read_text().count("\n|---") == 5
     # Each plot is inside the page (MLflow's viewer shows the page alone), byte for byte.
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert [base64.b64decode(i) for i in images] == [
-        (tmp_path / name).read_bytes() for name in ("score_vs_lr.png", "wrong_language_vs_lr.png", "learning_curves.png")]
+        (tmp_path / name).read_bytes()
+        for name in ("score_vs_lr.png", "wrong_language_vs_lr.png", "learning_curves.png", "pareto_front.png")]
 
 
 def test_an_mlflow_experiment_loads_one_row_per_eval_round(tmp_path):

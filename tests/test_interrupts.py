@@ -22,7 +22,8 @@ import yaml
 from test_sweep import REPO, XLSEARCH, ray_env, run_cli, sweep_spec  # noqa: F401 (ray_env: a fixture)
 
 NAME = "it-sweep"
-ALL_OUTCOMES = ("finished", "stopped_early", "diverged", "failed", "interrupted", "stopped_by_budget")
+ALL_OUTCOMES = ("finished", "stopped_early", "stopped_wrong_language", "diverged", "failed", "interrupted",
+                "stopped_by_budget")
 
 
 class Driver:

@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 EXIT_BAD_INPUT = 2
+DEFAULT_LID_THRESHOLD = 0.2  # lid_aware's, where neither --lid-threshold nor the sweep's spec says
 
 
 class UsageError(ValueError):
@@ -409,7 +410,8 @@ def _analyze_study(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--study {args.study}: a file, not a folder")
     try:
-        studies = build_studies([load_study_sweep(source) for source in args.sweeps], args.lid_threshold)
+        studies = build_studies([load_study_sweep(source) for source in args.sweeps],
+                                args.lid_threshold if args.lid_threshold is not None else DEFAULT_LID_THRESHOLD)
     except (SweepNotFound, StudyError) as err:
         raise UsageError(one_line(err)) from None
     for study in studies.values():
@@ -425,7 +427,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.frame import SweepNotFound
     from analysis.report import zero_shot_line
 
-    if not 0 <= args.lid_threshold <= 1:
+    if args.lid_threshold is not None and not 0 <= args.lid_threshold <= 1:
         raise UsageError(f"--lid-threshold = {args.lid_threshold}: a wrong-language rate in [0, 1]")
     if args.study:
         return _analyze_study(args)
@@ -444,7 +446,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             out = sweep_dir / "analysis"
         else:
             raise UsageError(f"{source}: give --out for an MLflow experiment")
-        result = analyze(frame, args.lid_threshold)
+        threshold = args.lid_threshold
+        if threshold is None:
+            threshold = frame.attrs.get("lid_threshold") or DEFAULT_LID_THRESHOLD
+        result = analyze(frame, threshold)
         files = write_report(result, out, name)
         print(f"{name}: {zero_shot_line(result)}")
         print(f"{name}: report in {files[0]} ({len(files)} files)")
@@ -550,8 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweeps", nargs="+", metavar="SWEEP",
                    help="a sweep directory (STORAGE/NAME) or TRACKING_URI#EXPERIMENT")
     p.add_argument("--out", help="report folder (default: SWEEP/analysis)")
-    p.add_argument("--lid-threshold", type=float, default=0.2,
-                   help="lid_aware rule: highest mean wrong-language rate a trial may have (default 0.2)")
+    p.add_argument("--lid-threshold", type=float, default=None,
+                   help="lid_aware rule: highest mean wrong-language rate a trial may have (default: the sweep "
+                        "spec's selection.lid_threshold, 0.2 unless set)")
     p.add_argument("--study", metavar="OUT",
                    help="instead of per-sweep reports, study tables across the sweeps into OUT: per task, rows "
                         "model x method x intermediate tuning (and translate-train), columns the target "

@@ -91,7 +91,7 @@ class MLflowTracking(Callback):
         # Tune calls this only for a trial that ended: completed its rounds, diverged, or was
         # stopped by the scheduler. Trials a signal or the budget cut short get no call; the
         # sweep's end closes their runs (xlsearch.sweep.run.close_open_trial_runs).
-        from xlsearch.sweep.decisions import wrong_language_stops_in
+        from xlsearch.sweep.decision_log import wrong_language_stops_in
 
         last = trial.last_result or {}
         rounds_done = int(last.get(keys.ROUND, 0))
@@ -143,7 +143,7 @@ class ProgressLines(Callback):
                     f"loss {result.get(keys.TRAIN_LOSS, math.nan):.3f}{flag}")
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        from xlsearch.sweep.decisions import answers_in_the_wrong_language
+        from xlsearch.sweep.decision_log import answers_in_the_wrong_language
 
         last = trial.last_result or {}
         done = last.get(keys.ROUND, 0)

@@ -31,48 +31,15 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
-from xlsearch import keys
-
-DECISIONS_FILE = "scheduler_decisions.jsonl"
-WRONG_LANGUAGE = "wrong_language"  # a decision's reason when the stopper made it
-
-
-def answers_in_the_wrong_language(result: dict[str, Any], threshold: float | None) -> bool:
-    """Whether a round's ``result`` is above the stopper's ``threshold``: its mean label-free
-    wrong-language rate on the target languages (``target_mean/wrong_language_rate``) is a
-    number greater than it. None (no stopper), a missing or NaN rate: False."""
-    rate = result.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE))
-    return (threshold is not None and isinstance(rate, (int, float)) and not isinstance(rate, bool)
-            and rate == rate and rate > threshold)
-
-
-def read_decisions(path: Path) -> list[dict[str, Any]]:
-    """The records in ``path``, oldest first; a line torn by a crash mid-write is skipped."""
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def ended_trials(records: list[dict[str, Any]]) -> set[str]:
-    """Trials the scheduler stopped or that completed."""
-    return {r["trial_id"] for r in records
-            if r.get("event") == "complete" or r.get("decision") == TrialScheduler.STOP}
-
-
-def wrong_language_stops(records: list[dict[str, Any]]) -> set[str]:
-    """Trials the wrong-language stopper ended."""
-    return {r["trial_id"] for r in records if r.get("reason") == WRONG_LANGUAGE}
-
-
-def wrong_language_stops_in(sweep_dir: str | Path) -> set[str]:
-    """:func:`wrong_language_stops` of the sweep folder's decisions file (empty when it has none)."""
-    return wrong_language_stops(read_decisions(Path(sweep_dir) / DECISIONS_FILE))
+from xlsearch.sweep.decision_log import (  # noqa: F401 (re-exported: the scheduler's file, read here too)
+    DECISIONS_FILE,
+    WRONG_LANGUAGE,
+    answers_in_the_wrong_language,
+    ended_trials,
+    read_decisions,
+    wrong_language_stops,
+    wrong_language_stops_in,
+)
 
 
 class _DecisionsKept:

@@ -46,7 +46,7 @@ def trial_outcome(record: dict[str, Any], *, rounds: int, stopped_by_scheduler: 
 def classify(spec, trials: list[dict[str, Any]], *, interrupted: bool) -> list[dict[str, Any]]:
     """Set each trial record's ``outcome`` (:func:`trial_outcome`), from the scheduler's decisions
     kept in the sweep folder; returns the records."""
-    from xlsearch.sweep.decisions import DECISIONS_FILE, ended_trials, read_decisions, wrong_language_stops
+    from xlsearch.sweep.decision_log import DECISIONS_FILE, ended_trials, read_decisions, wrong_language_stops
 
     records = read_decisions(spec.sweep_dir / DECISIONS_FILE)
     stopped, wrong_language = ended_trials(records), wrong_language_stops(records)

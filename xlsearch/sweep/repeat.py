@@ -24,7 +24,7 @@ import numpy as np
 from ray.tune.search import Repeater, Searcher
 from ray.tune.search.repeater import TRIAL_INDEX
 
-from xlsearch.sweep.decisions import answers_in_the_wrong_language
+from xlsearch.sweep.decision_log import answers_in_the_wrong_language
 
 
 class SeedRepeater(Repeater):
