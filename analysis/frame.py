@@ -9,6 +9,7 @@ written as the sweep runs) and the MLflow experiment (one child run per trial). 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,33 @@ def _trial_rows(result_file: Path) -> list[dict]:
     return rows
 
 
+def _decided_rows(sweep_dir: Path, have: set[tuple[str, int]]) -> list[dict]:
+    """Rounds the scheduler judged (its decisions file, written before Tune acts) that Tune's
+    ``result.json`` files lack: a driver killed right after a round's report loses the round
+    there, not in the decisions file. Each trial's config comes from its Tune folder's
+    ``params.json``."""
+    from xlsearch.sweep.decision_log import DECISIONS_FILE, read_decisions
+    from xlsearch.sweep.trainable import trial_config
+
+    records = [r for r in read_decisions(sweep_dir / DECISIONS_FILE)
+               if r.get("event") == "result" and keys.ROUND in (r.get("result") or {})]
+    missing = [r for r in records if (str(r["trial_id"]), int(r["result"][keys.ROUND])) not in have]
+    if not missing:
+        return []
+    configs = {}
+    for params in (sweep_dir / "tune").glob("*/params.json"):
+        found = re.search(r"([0-9a-f]{5}_\d{5})", params.parent.name)
+        if found:
+            configs[found.group(1)] = trial_config(json.loads(params.read_text()))
+    rows = {}
+    for r in missing:
+        result, trial_id = r["result"], str(r["trial_id"])
+        row = {keys.TRIAL_ID: trial_id, **configs.get(trial_id, {})}
+        row.update({k: v for k, v in result.items() if keys.is_metric(k) or k in (keys.ROUND, keys.DIVERGED)})
+        rows[(trial_id, int(result[keys.ROUND]))] = row  # a round judged twice (a restart): its last
+    return list(rows.values())
+
+
 def _saved_spec(sweep_dir: Path) -> dict:
     spec_file = Path(sweep_dir) / "spec.yaml"
     return yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
@@ -64,6 +92,7 @@ def load_sweep_dir(sweep_dir: str | Path) -> pd.DataFrame:
     if not files:
         raise SweepNotFound(f"{sweep_dir}: no trial results (expected tune/*/result.json in a sweep directory)")
     rows = [row for f in files for row in _trial_rows(f)]
+    rows += _decided_rows(sweep_dir, {(str(r[keys.TRIAL_ID]), int(r[keys.ROUND])) for r in rows})
     frame = pd.DataFrame(rows)
     stopped = wrong_language_stops_in(sweep_dir)
     frame[keys.STOPPED_WRONG_LANGUAGE] = frame[keys.TRIAL_ID].astype(str).isin(stopped).astype(int)

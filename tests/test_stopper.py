@@ -24,6 +24,7 @@ CONTINUE, STOP = TrialScheduler.CONTINUE, TrialScheduler.STOP
 class FakeTrial:
     def __init__(self, trial_id: str):
         self.trial_id, self.status, self.last_result = trial_id, Trial.PENDING, {}
+        self.config = {"lr": 1e-3, "method": "full"}
 
     def update_last_result(self, result):
         self.last_result = result
@@ -119,7 +120,7 @@ def test_the_decision_survives_a_restart_of_the_driver(tmp_path):
     again.on_trial_add(controller, restored)
     again.choose_trial_to_run(controller)
     assert controller.stopped == ["english"] and restored.last_result[keys.ROUND] == 1
-    assert restored.last_result[WRONG] == 0.9
+    assert restored.last_result[WRONG] == 0.9 and restored.last_result["config"] == restored.config
 
 
 def test_the_searcher_is_told_the_floor_for_a_trial_the_stopper_ended():

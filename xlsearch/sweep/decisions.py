@@ -104,8 +104,8 @@ class _DecisionsKept:
         for trial in tune_controller.get_trials():
             if trial.status == Trial.PENDING and trial.trial_id in ended:  # restored as unfinished
                 last = [r["result"] for r in self._kept() if r["trial_id"] == trial.trial_id and r.get("result")]
-                if last:
-                    trial.update_last_result({**trial.last_result, **last[-1]})
+                if last:  # its config too: Tune saved none for a trial stopped at its first report
+                    trial.update_last_result({"config": trial.config, **trial.last_result, **last[-1]})
                 tune_controller.stop_trial(trial)
         return super().choose_trial_to_run(tune_controller)
 
