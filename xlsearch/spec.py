@@ -124,17 +124,26 @@ class _Strict(BaseModel):
 class DataSourceSpec(_Strict):
     """Exactly one of a local file, a hub dataset, or a dataset xlsearch generates."""
 
-    path: str | None = Field(None, min_length=1, max_length=4096)
-    hub: str | None = Field(None, min_length=1, max_length=200)
-    config: str | None = Field(None, min_length=1, max_length=200)
-    split: str | None = Field(None, min_length=1, max_length=200)
-    builtin: str | None = Field(None, min_length=1, max_length=200)
+    path: str | None = Field(None, min_length=1, max_length=4096, description=(
+        "A local file, relative to the spec's folder: JSON Lines with id, text and summary (xlsum) or SQuAD v1.1 "
+        "JSON (xquad)."))
+    hub: str | None = Field(None, min_length=1, max_length=200, description=(
+        "A Hugging Face hub dataset id, e.g. csebuetnlp/xlsum; give split too."))
+    config: str | None = Field(None, min_length=1, max_length=200, description=(
+        "The hub dataset's configuration, e.g. english for XL-Sum (with hub)."))
+    split: str | None = Field(None, min_length=1, max_length=200, description=(
+        "The hub or builtin dataset's split; without one the task's default split is used (test for xlsum, "
+        "validation for xquad)."))
+    builtin: str | None = Field(None, min_length=1, max_length=200, description=(
+        "A dataset xlsearch generates: toy (the demo's) or lab (the miniature lab's world)."))
 
 
 class Range(_Strict):
-    low: Number
-    high: Number
-    log: StrictBool = False
+    """A numeric range a searched value is drawn from."""
+
+    low: Number = Field(description="The lowest value (inclusive).")
+    high: Number = Field(description="The highest value (inclusive); at least low.")
+    log: StrictBool = Field(False, description="Sample on a log scale (as for learning rates).")
 
 
 def _scalar(value: Any) -> Any:
@@ -161,14 +170,19 @@ LearningRates = Annotated[
 class IntermediateTuningSpec(_Strict):
     """Language-model training of the pretrained model on unlabeled text, before the task."""
 
-    objective: Literal["auto", "span_corruption", "denoising"] = "auto"
-    steps: Int = Field(1000, gt=0, le=10_000_000)
-    lr: Number = Field(1e-4, gt=0, le=1)
-    batch_size: Int = Field(8, gt=0, le=65_536)
-    max_length: Int = Field(256, gt=8, le=65_536)
-    languages: list[str] | None = None  # default: source and target languages
-    examples_per_language: Int = Field(2000, gt=0, le=100_000_000)
-    name: str | None = Field(None, pattern=f"^{SLUG}$")  # it names a cache folder
+    objective: Literal["auto", "span_corruption", "denoising"] = Field("auto", description=(
+        "The language-modelling objective: auto is the model family's own (span corruption for mT5, denoising "
+        "for mBART and NLLB)."))
+    steps: Int = Field(1000, gt=0, le=10_000_000, description="Optimizer steps of intermediate tuning.")
+    lr: Number = Field(1e-4, gt=0, le=1, description="Learning rate of intermediate tuning.")
+    batch_size: Int = Field(8, gt=0, le=65_536, description="Batch size of intermediate tuning.")
+    max_length: Int = Field(256, gt=8, le=65_536, description="Tokens of one unlabeled text.")
+    languages: list[str] | None = Field(None, description=(  # default: source and target languages
+        "Languages whose unlabeled text is read; default: the source and target languages."))
+    examples_per_language: Int = Field(2000, gt=0, le=100_000_000, description=(
+        "Unlabeled texts drawn per language."))
+    name: str | None = Field(None, pattern=f"^{SLUG}$", description=(  # it names a cache folder
+        "The setting's label in tables and MLflow; default <objective>-<steps>."))
 
     @property
     def label(self) -> str:
@@ -196,19 +210,31 @@ def _number_or_as_is(value: Any) -> Any:
 
 
 class SearchSpec(_Strict):
-    algorithm: Literal["optuna_tpe", "random", "grid"] = "optuna_tpe"
-    num_samples: Int = Field(8, gt=0, le=100_000)
-    seed: Int = Field(0, ge=0, le=MAX_SEED)
+    """What the search chooses from, and how it samples."""
+
+    algorithm: Literal["optuna_tpe", "random", "grid"] = Field("optuna_tpe", description=(
+        "The searcher: Optuna's TPE, random sampling, or a grid of every combination (lists only, no ranges)."))
+    num_samples: Int = Field(8, gt=0, le=100_000, description=(
+        "Configurations optuna_tpe or random sample (a grid runs every point)."))
+    seed: Int = Field(0, ge=0, le=MAX_SEED, description=(
+        "Seed of the sampler, the data subsamples, the evaluation sample and random-weight models."))
     # Every configuration runs once per seed: seed, seed + 1, ..., seed + seeds - 1 (the trial's
     # data order and the initialisation of new parameters). The data subsample, the evaluation
     # sample, intermediate tuning and the searcher keep ``seed``. Tables show mean ± sd over the
     # seeds, and selection compares configurations by their mean.
-    seeds: Int = Field(1, gt=0, le=100)
-    lr: LearningRates = Range(low=1e-5, high=1e-3, log=True)
-    methods: dict[str, dict[str, Domain]] = {"full": {}}
+    seeds: Int = Field(1, gt=0, le=100, description=(
+        "Runs of every configuration, with seeds seed, seed+1, ...; trials = configurations x seeds."))
+    lr: LearningRates = Field(Range(low=1e-5, high=1e-3, log=True), description=(
+        "Learning rates: a range {low, high, log} or a list of numbers."))
+    methods: dict[str, dict[str, Domain]] = Field({"full": {}}, description=(
+        "Adaptation methods to search (full, freeze_dec_emb, adapters, prompt_tuning, mix_target, multi_source), "
+        "each with its parameters: a constant, a list of choices or a range; a method may set its own lr and "
+        "train_data."))
     # What the searcher optimises: the source dev score (maximised), and optionally the mean
     # label-free target wrong-language rate (minimised), as a multi-objective search.
-    objectives: list[Literal["source_score", "wrong_language_rate"]] = ["source_score"]
+    objectives: list[Literal["source_score", "wrong_language_rate"]] = Field(["source_score"], description=(
+        "What the searcher optimises: the source dev score, and optionally the mean label-free target "
+        "wrong-language rate (a multi-objective search; not with a grid)."))
 
     @field_validator("methods")
     @classmethod
@@ -223,10 +249,14 @@ class SearchSpec(_Strict):
                 settings = {**settings, "lr": _number_or_as_is(lr)}
             out[name] = settings
         return out
-    intermediate_tuning: list[IntermediateTuningOption] = ["none"]
+    intermediate_tuning: list[IntermediateTuningOption] = Field(["none"], description=(
+        "Intermediate-tuning settings the search chooses from: none, or language-model training settings "
+        "(trained once per sweep and cached)."))
     # What trials train on: ``source`` (zero-shot transfer) and/or ``translate_train`` (the source
     # training data and its translation into every target language; see ``translation``).
-    train_data: list[Literal["source", "translate_train"]] = ["source"]
+    train_data: list[Literal["source", "translate_train"]] = Field(["source"], description=(
+        "What trials train on: source (zero-shot) and/or translate_train (the source data and its machine "
+        "translation into every target: not zero-shot)."))
 
 
 # ``translation.model``'s name for the perfect translation a parallel builtin dataset (the lab's
@@ -240,53 +270,78 @@ class TranslationSpec(_Strict):
 
     # An MT model of a family with language tokens (registry name, hub id or directory), or
     # PERFECT_TRANSLATION.
-    model: str = Field("nllb-600m", min_length=1, max_length=4096)
-    batch_size: Int = Field(16, gt=0, le=65_536)
-    max_input_length: Int = Field(256, gt=8, le=65_536)  # tokens of one translated segment
-    max_new_tokens: Int = Field(320, gt=1, le=65_536)
-    num_beams: Int = Field(1, gt=0, le=64)
+    model: str = Field("nllb-600m", min_length=1, max_length=4096, description=(
+        "The MT model (a family with language tokens: NLLB-200, mBART-50 many-to-many): registry name, hub id "
+        "or directory; or perfect-translation (the lab's world only: a ceiling, not MT)."))
+    batch_size: Int = Field(16, gt=0, le=65_536, description="Sentences per generation batch.")
+    max_input_length: Int = Field(256, gt=8, le=65_536,  # tokens of one translated segment
+                                  description="Tokens of one translated sentence.")
+    max_new_tokens: Int = Field(320, gt=1, le=65_536, description="Tokens generated per sentence at most.")
+    num_beams: Int = Field(1, gt=0, le=64, description="Beams of the translation's search (1: greedy).")
 
 
 class TrainingSpec(_Strict):
-    steps_per_round: Int = Field(100, gt=0, le=10_000_000)
-    rounds: Int = Field(5, gt=0, le=10_000)
-    batch_size: Int = Field(8, gt=0, le=65_536)
-    eval_batch_size: Int = Field(32, gt=0, le=65_536)
-    grad_accum: Int = Field(1, gt=0, le=4096)
-    max_input_length: Int = Field(512, gt=8, le=65_536)
-    max_output_length: Int = Field(64, gt=1, le=65_536)
-    warmup_ratio: Number = Field(0.1, ge=0, lt=1)
-    optimizer: Literal["adamw", "adafactor"] = "adamw"
-    weight_decay: Number = Field(0.0, ge=0, le=1)
-    max_grad_norm: Number = Field(1.0, gt=0, le=1e6)
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
-    num_beams: Int = Field(1, gt=0, le=64)
-    sample_generations: Int = Field(5, ge=0, le=10_000)
+    """How each trial trains and evaluates."""
+
+    steps_per_round: Int = Field(100, gt=0, le=10_000_000, description="Optimizer steps between two evaluations.")
+    rounds: Int = Field(5, gt=0, le=10_000, description="Evaluation rounds of a trial (ASHA's rungs).")
+    batch_size: Int = Field(8, gt=0, le=65_536, description=(
+        "The global batch; with resources.workers > 1 split evenly across the workers (a multiple of them)."))
+    eval_batch_size: Int = Field(32, gt=0, le=65_536, description="Inputs per generation batch in evaluation.")
+    grad_accum: Int = Field(1, gt=0, le=4096, description="Batches whose gradients are accumulated per step.")
+    max_input_length: Int = Field(512, gt=8, le=65_536, description="Tokens of an input; longer ones are cut.")
+    max_output_length: Int = Field(64, gt=1, le=65_536, description=(
+        "Tokens of a label, and the generation limit."))
+    warmup_ratio: Number = Field(0.1, ge=0, lt=1, description=(
+        "Share of the steps with a linear warm-up; then linear decay to 0."))
+    optimizer: Literal["adamw", "adafactor"] = Field("adamw", description=(
+        "AdamW, or Adafactor with a fixed learning rate."))
+    weight_decay: Number = Field(0.0, ge=0, le=1, description="The optimizer's weight decay.")
+    max_grad_norm: Number = Field(1.0, gt=0, le=1e6, description="Gradients are clipped to this norm.")
+    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description=(
+        "auto: bf16 on a GPU that supports it, else fp32."))
+    num_beams: Int = Field(1, gt=0, le=64, description="Beams of evaluation's decoding (1: greedy).")
+    sample_generations: Int = Field(5, ge=0, le=10_000, description=(
+        "Outputs per language saved each round (MLflow's samples artifact)."))
     # Target-language dev examples scored in each round before the last: a fixed sample (the same
     # in every round and trial); the last round scores them all. 0: all of them in every round.
-    target_eval_sample: Int = Field(200, ge=0, le=10_000_000)
+    target_eval_sample: Int = Field(200, ge=0, le=10_000_000, description=(
+        "Target-language dev examples scored in each round before the last (a fixed sample); the last round "
+        "scores them all; 0: all in every round."))
 
 
 class SchedulerSpec(_Strict):
-    type: Literal["asha", "none"] = "asha"
-    grace_period: Int = Field(1, gt=0, le=10_000)  # eval rounds
-    reduction_factor: Number = Field(2.0, gt=1, le=1000)
+    """Which trials stop early; ``scheduler: asha`` or ``scheduler: none`` is shorthand for the type."""
+
+    type: Literal["asha", "none"] = Field("asha", description=(
+        "asha: stop weak trials at evaluation rounds by the source score; none: run every trial to the end."))
+    grace_period: Int = Field(1, gt=0, le=10_000, description=(  # eval rounds
+        "Rounds before ASHA may stop a trial; at most training.rounds."))
+    reduction_factor: Number = Field(2.0, gt=1, le=1000, description=(
+        "ASHA's eta: about 1/eta of the trials reach each next rung."))
     # End a trial after any round whose mean label-free wrong-language rate on the target
     # languages is above this share (0 < x <= 1), with ASHA or without it; None: never.
-    stop_wrong_language_above: Number | None = Field(None, gt=0, le=1)
+    stop_wrong_language_above: Number | None = Field(None, gt=0, le=1, description=(
+        "End a trial after a round whose mean label-free target wrong-language rate is above this share, with "
+        "ASHA or without it; unset: never."))
 
 
 class SelectionSpec(_Strict):
     """How a sweep's trials are chosen besides the source dev score (the analysis' rules)."""
 
     # lid_aware: the highest mean target wrong-language rate a chosen trial may have.
-    lid_threshold: Number = Field(0.2, gt=0, le=1)
+    lid_threshold: Number = Field(0.2, gt=0, le=1, description=(
+        "lid_aware rule: the highest mean target wrong-language rate a chosen trial may have."))
     # few_shot_target: labeled dev examples per target language drawn once (search.seed) and held
     # out from every target/ score; 0: none held out, and no few_shot_target rule.
-    few_shot_examples: Int = Field(20, ge=0, le=1_000_000)
+    few_shot_examples: Int = Field(20, ge=0, le=1_000_000, description=(
+        "Labeled dev examples per target language held out of every target score for the few_shot_target "
+        "rule; 0: none and no such rule."))
     # soup: average the final weights of the best k trials of each group by source dev score
     # and evaluate the average as a trial of its own; 0: no soup.
-    soup_top_k: Int = Field(0, ge=0, le=1000)
+    soup_top_k: Int = Field(0, ge=0, le=1000, description=(
+        "soup rule: average the final weights of each group's best k trials by source score and evaluate the "
+        "average; 0: no soup."))
 
 
 def _gpus(value: float) -> float:
@@ -307,61 +362,96 @@ class ResourcesSpec(_Strict):
     group fails (a worker process or its node lost) is restarted from its last checkpoint up to
     ``max_restarts`` times, then ends as failed."""
 
-    workers: Int = Field(1, gt=0, le=4096)
-    gpus_per_worker: GpusPerWorker = "auto"
-    cpus_per_worker: Number = Field(1.0, gt=0, le=4096)
-    max_restarts: Int = Field(2, ge=0, le=1000)
+    workers: Int = Field(1, gt=0, le=4096, description=(
+        "Ray Train workers per trial; above 1 a DDP group (gloo on CPUs, NCCL on GPUs)."))
+    gpus_per_worker: GpusPerWorker = Field("auto", description=(
+        "GPUs per worker, 0 to 64; auto: 1 if the cluster has GPUs when the sweep starts, else 0."))
+    cpus_per_worker: Number = Field(1.0, gt=0, le=4096, description="CPUs per worker.")
+    max_restarts: Int = Field(2, ge=0, le=1000, description=(
+        "Times a trial's worker group is restarted from its last checkpoint after a lost worker, before the "
+        "trial fails."))
 
 
 class BudgetSpec(_Strict):
-    max_trials: Int | None = Field(None, gt=0, le=1_000_000)
-    wall_clock_hours: Number | None = Field(None, gt=0, le=100_000)
-    gpu_hours: Number | None = Field(None, gt=0, le=10_000_000)
+    """Caps on a sweep's size and cost; every field optional."""
+
+    max_trials: Int | None = Field(None, gt=0, le=1_000_000, description=(
+        "Caps num_samples x seeds; a larger grid is refused."))
+    wall_clock_hours: Number | None = Field(None, gt=0, le=100_000, description=(
+        "Tune's time budget for the sweep; checked against the estimate before it starts."))
+    gpu_hours: Number | None = Field(None, gt=0, le=10_000_000, description=(
+        "Device-hours of the trials (worker-hours without GPUs): estimated up front, and the sweep stops when "
+        "they are used."))
 
 
 class TrackingSpec(_Strict):
-    mlflow_uri: str | None = Field(None, min_length=1, max_length=4096)  # default: SQLite store inside the sweep directory
-    experiment: str | None = Field(None, min_length=1, max_length=500)  # default: the sweep's name
+    """Where the sweep is tracked in MLflow."""
+
+    mlflow_uri: str | None = Field(None, min_length=1, max_length=4096,  # default: SQLite store inside the sweep directory
+                                   description="MLflow store or server; default: sqlite:///<storage>/<name>/mlflow.db.")
+    experiment: str | None = Field(None, min_length=1, max_length=500,  # default: the sweep's name
+                                   description="MLflow experiment; default: the sweep's name.")
 
 
 class CheckpointsSpec(_Strict):
     """What a sweep keeps on disk once a trial has ended. A running trial always keeps its last
     checkpoint (resume needs it) and a failed one keeps it too (resume retries it from there)."""
 
-    keep_best: Int = Field(3, ge=0, le=1_000_000)  # finished trials whose final weights stay, best first
+    keep_best: Int = Field(3, ge=0, le=1_000_000, description=(  # finished trials whose final weights stay, best first
+        "Ended trials whose final weights stay on disk, best source-dev score first; 0 keeps none."))
 
 
 class SubsampleSpec(_Strict):
-    train: Int | None = Field(None, gt=0, le=1_000_000_000)
-    dev: Int | None = Field(200, gt=0, le=1_000_000_000)
-    unlabeled: Int | None = Field(1000, gt=0, le=1_000_000_000)
+    """Examples drawn per language and split (with search.seed); unset: all of them."""
+
+    train: Int | None = Field(None, gt=0, le=1_000_000_000, description=(
+        "Training examples per language; default: all."))
+    dev: Int | None = Field(200, gt=0, le=1_000_000_000, description=(
+        "Dev examples per language (a target's few-shot hold-out comes out of these)."))
+    unlabeled: Int | None = Field(1000, gt=0, le=1_000_000_000, description=(
+        "Unlabeled texts per language, for intermediate tuning and mix_target."))
 
 
 class SweepSpec(_Strict):
-    name: str
-    task: str = Field(max_length=200)  # a name in xlsearch.tasks.TASKS (checked there)
-    model: str = Field(min_length=1, max_length=4096)  # a registry name, hub id or directory
-    source_languages: list[str] = ["en"]
-    target_languages: list[str]
+    """One search: a task, a model, its languages and data, what to search and how to run it."""
+
+    name: str = Field(description="The sweep's name: letters, digits, _ . - (it names the sweep folder).")
+    task: str = Field(max_length=200, description=(  # a name in xlsearch.tasks.TASKS (checked there)
+        "The task: xlsum (summarization) or xquad (question answering)."))
+    model: str = Field(min_length=1, max_length=4096, description=(  # a registry name, hub id or directory
+        "A registry name (mt5-base, mbart-50, nllb-600m, tiny-mt5, lab-mt5, ...), a hub id (org/name) or a "
+        "local model directory."))
+    source_languages: list[str] = Field(["en"], description="The languages with task labels, trained on.")
+    target_languages: list[str] = Field(description="The languages evaluated zero-shot (never trained on).")
     # Languages with labeled dev data that are neither source nor target: the pivot_dev rule
     # chooses by their score (Chen and Ritter, EMNLP 2021).
-    pivot_languages: list[str] = []
-    data: dict[str, dict[Literal["train", "dev", "unlabeled"], DataSourceSpec]] = {}
-    subsample: SubsampleSpec = SubsampleSpec()
-    search: SearchSpec = SearchSpec()
-    training: TrainingSpec = TrainingSpec()
-    scheduler: SchedulerSpec = SchedulerSpec()
-    selection: SelectionSpec = SelectionSpec()
-    resources: ResourcesSpec = ResourcesSpec()
-    budget: BudgetSpec = BudgetSpec()
-    tracking: TrackingSpec = TrackingSpec()
-    checkpoints: CheckpointsSpec = CheckpointsSpec()
-    translation: TranslationSpec = TranslationSpec()
+    pivot_languages: list[str] = Field([], description=(
+        "Languages with labeled dev data that are neither source nor target, for the pivot_dev rule."))
+    data: dict[str, dict[Literal["train", "dev", "unlabeled"], DataSourceSpec]] = Field({}, description=(
+        "Where each language's train, dev and unlabeled data come from; anything not given falls back to the "
+        "task's hub default."))
+    subsample: SubsampleSpec = Field(SubsampleSpec(), description="Examples drawn per language and split.")
+    search: SearchSpec = Field(SearchSpec(), description="The search space and the searcher.")
+    training: TrainingSpec = Field(TrainingSpec(), description="How each trial trains and evaluates.")
+    scheduler: SchedulerSpec = Field(SchedulerSpec(), description=(
+        "Early stopping: ASHA on the source score, and the wrong-language stopper."))
+    selection: SelectionSpec = Field(SelectionSpec(), description=(
+        "Settings of the selection rules besides the source dev score."))
+    resources: ResourcesSpec = Field(ResourcesSpec(), description="Where one trial runs.")
+    budget: BudgetSpec = Field(BudgetSpec(), description="Caps on the sweep's size and cost.")
+    tracking: TrackingSpec = Field(TrackingSpec(), description="MLflow tracking.")
+    checkpoints: CheckpointsSpec = Field(CheckpointsSpec(), description=(
+        "What stays on disk once a trial has ended."))
+    translation: TranslationSpec = Field(TranslationSpec(), description=(
+        "Machine translation for translate_train and xlsearch translate."))
     # A relative storage is resolved from the spec file's folder when the spec is read.
-    storage: str = Field(DEFAULT_STORAGE, min_length=1, max_length=4096)
+    storage: str = Field(DEFAULT_STORAGE, min_length=1, max_length=4096, description=(
+        "Where sweeps are written (STORAGE/NAME); relative to the spec's folder; on a cluster a folder every "
+        "node mounts."))
 
     # Where relative data paths are resolved from: the spec file's folder.
-    base_dir: str = Field(".", exclude=True)
+    base_dir: str = Field(".", exclude=True, description=(
+        "Internal: the spec file's folder, set when the spec is read (not a spec key)."))
 
     @model_validator(mode="before")
     @classmethod
