@@ -290,3 +290,16 @@ def test_bucketed_batches_cover_every_example_once_per_epoch_with_less_padding()
     random_batches = training_batches(data, 16, seed=1, pad_id=0)
     random_padded = sum(next(random_batches)["input_ids"].numel() for _ in range(len(epoch)))
     assert padded < 0.8 * random_padded
+
+
+def test_a_pivot_language_a_trial_trains_on_is_no_pivot_for_it(tmp_path):
+    """multi_source trained on French has no French pivot score (it would be its own dev score);
+    full finetuning on English has one."""
+    data = {lang: {"train": {"builtin": "toy"}, "dev": {"builtin": "toy"}} for lang in ("en", "de", "es", "fr")}
+    spec = toy_spec(tmp_path, data=data, pivot_languages=["fr"])
+    spec = spec.model_copy(update={"training": spec.training.model_copy(update={"rounds": 1})})
+    full = run_trial(spec, TrialParams(lr=1e-3), log=lambda _: None).history[-1]
+    multi = run_trial(spec, TrialParams(lr=1e-3, method="multi_source", method_params={"source_languages": ["en", "fr"]}),
+                      log=lambda _: None).history[-1]
+    assert "pivot/fr/rougeL" in full and "pivot_mean/rougeL" in full
+    assert not any(k.startswith("pivot") for k in multi)

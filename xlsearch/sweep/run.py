@@ -309,6 +309,7 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
 
     from xlsearch.report import configurations_table, language_table, trials_table, zero_shot_vs_translate_train
     from xlsearch.selection import comparable, trials_frame
+    from xlsearch.sweep.soups import soup_label
     from xlsearch.tasks import get_task
     from xlsearch.training.params import TrialParams
 
@@ -350,6 +351,12 @@ def final_table(spec: SweepSpec, summary: dict[str, Any]) -> str:
             lines.append(f"best by {summary['objective']} (the zero-shot choice): trial {best['trial_id']}, "
                          f"{params.label()}  -> {score:.1f}")
             lines.append(language_table(best["metrics"], spec.source_languages, spec.target_languages, metric_names))
+    for soup in summary.get("soups", []):
+        metrics = soup["metrics"]
+        lines.append(f"{soup_label(soup['config'], soup['members'])} ({soup['soup_id']}): {summary['objective']} "
+                     f"{metrics.get(summary['objective'], math.nan):.1f}, target "
+                     f"{keys.metric_of(summary['objective'])} {metrics.get(keys.target_mean(keys.metric_of(summary['objective'])), math.nan):.1f}, "
+                     f"wrong language {100 * metrics.get(keys.target_mean(keys.WRONG_LANGUAGE_RATE), math.nan):.0f}%")
     ceiling = summary.get("translate_train_best")
     if ceiling is not None:
         params = TrialParams.from_flat(ceiling["config"])

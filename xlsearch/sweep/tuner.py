@@ -400,8 +400,10 @@ def _calibration_worker(config: dict[str, Any]) -> None:
              max_new_tokens=cfg.max_output_length, batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams,
              device=trial.engine.device, autocast_dtype=trial.engine.dtype)
     per_example = (time.perf_counter() - started) / max(1, len(sample))
-    source = sum(len(dev[lang]) for lang in spec.source_languages)
-    targets = [dev[lang] for lang in spec.target_languages]
+    # Every round scores the source dev data and the few-shot examples in full, the target and
+    # pivot languages on their fixed sample (all of them in the last round).
+    source = sum(len(dev[lang]) for lang in spec.source_languages) + sum(map(len, trial.data.few_shot.values()))
+    targets = [dev[lang] for lang in (*spec.target_languages, *spec.pivot_languages)]
     sampled = sum(len(fixed_sample(d, cfg.target_eval_sample, spec.search.seed)) for d in targets)
     # The warm-up step counts as a step: a trial pays it too.
     work = time.perf_counter() - work_started - warm.seconds + step_seconds

@@ -101,7 +101,7 @@ def run_trial(spec: SweepSpec, params: TrialParams, *, report: Report | None = N
         elif is_main:
             eval_started = time.time()
             metrics.update(evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples,
-                                    final=round_index + 1 == cfg.rounds))
+                                    final=round_index + 1 == cfg.rounds, trained_on=list(trial.train)))
             metrics[keys.TIME_EVAL_S] = time.time() - eval_started
         result.history.append(metrics)
         result.rounds_done = round_index + 1
@@ -220,10 +220,12 @@ def round_metrics(round_number: int, steps_per_round: int, steps: Steps, lr: flo
 
 
 def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepEngine,
-             samples_out: list[dict[str, str]] | None = None, *, final: bool = True) -> dict[str, float]:
+             samples_out: list[dict[str, str]] | None = None, *, final: bool = True,
+             trained_on: list[str] = ()) -> dict[str, float]:
     """Generate on the dev examples and score the round: every source example and every
     few-shot example; every target and pivot example in the ``final`` round, else the fixed
-    sample of ``training.target_eval_sample``."""
+    sample of ``training.target_eval_sample``. A pivot language the model ``trained_on`` (a
+    second source language of multi_source) is no pivot for it and is not scored."""
     cfg = spec.training
     gen = dict(max_input_length=cfg.max_input_length, max_new_tokens=cfg.max_output_length,
                batch_size=cfg.eval_batch_size, num_beams=cfg.num_beams, device=engine.device,
@@ -236,7 +238,7 @@ def evaluate(model, codec, task, spec: SweepSpec, data: TrialData, engine: StepE
     source = [generate(model, codec, data.dev[lang], lang, **gen) for lang in spec.source_languages]
     targets = [sampled(lang) for lang in spec.target_languages]
     few_shot = [generate(model, codec, examples, lang, **gen) for lang, examples in data.few_shot.items()]
-    pivots = [sampled(lang) for lang in spec.pivot_languages]
+    pivots = [sampled(lang) for lang in spec.pivot_languages if lang not in trained_on]
     if samples_out is not None:
         samples_out.extend(sample_generations(source + targets, cfg.sample_generations, task))
     return score_round(task, source, targets, few_shot, pivots)

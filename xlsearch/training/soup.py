@@ -65,5 +65,6 @@ def make_soup(spec: SweepSpec, params: TrialParams, members: Sequence[Path], out
     trial = setup_trial(spec, params, device=device, log=log)
     load_trainable(trial.model, out_dir)
     samples: list[dict[str, str]] = []
-    metrics = evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples, final=True)
+    metrics = evaluate(trial.model, trial.codec, trial.task, spec, trial.data, trial.engine, samples, final=True,
+                       trained_on=list(trial.train))
     return {"metrics": metrics, "samples": samples}
