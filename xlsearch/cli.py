@@ -294,6 +294,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 def cmd_translate(args: argparse.Namespace) -> int:
     from xlsearch.checks import check_translation
+    from xlsearch.datacheck import check_hub_model
     from xlsearch.spec import SpecError
     from xlsearch.tasks import DataError
 
@@ -307,6 +308,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
                          f"{', '.join(spec.target_languages)}")
     try:
         check_translation(spec, targets)
+        check_hub_model("translation.model", spec.translation.model)
     except SpecError as err:
         field = "--model" if args.model and err.field == "translation.model" else err.field
         raise UsageError(str(SpecError(field, err.value, err.allowed, None if args.model else args.spec))) from None
@@ -487,6 +489,49 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from xlsearch.spec_schema import schema_text
+
+    if not args.output:
+        sys.stdout.write(schema_text())
+        return 0
+    out = Path(args.output).expanduser()
+    if out.is_dir() or not out.parent.is_dir():
+        raise UsageError(f"--output {args.output}: a file in an existing folder")
+    out.write_text(schema_text(), encoding="utf-8")
+    print(f"wrote {out}; make a spec's first line `# yaml-language-server: $schema={out}` (a path relative "
+          "to the spec, or a URL) for editors to complete and check its keys")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from xlsearch.starter import StarterError, next_steps, starter_from_args, write_starter
+
+    try:
+        starter = starter_from_args(args)
+        _, spec = write_starter(starter)
+    except StarterError as err:
+        raise UsageError(str(err)) from None
+    print(next_steps(starter, spec))
+    return 0
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """A subcommand's parser whose bad flags (unknown, missing a value, ...) are one line and exit 2,
+    as every other problem of its input is."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"xlsearch: error: {self.prog.removeprefix('xlsearch ')}: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
 def _wait_for_nodes(args: argparse.Namespace) -> dict[str, float]:
     if args.wait_for_nodes is None:
         return {}
@@ -581,6 +626,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--no-browser", action="store_true", help="print the address only")
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("new", help="write a commented starter spec for a task, a model and languages, check it, "
+                       "and print the next commands",
+                       description="Write a commented starter spec, e.g. `xlsearch new --task xquad --model "
+                       "mt5-base --source en --targets de,th -o my.yaml`: a grid of 3 learning rates, data from the "
+                       "files given or else from the task's hub defaults. The spec is checked before it is written "
+                       "(exit 2 and nothing written on a problem); an existing file is kept unless --force.")
+    p.__class__ = _OneLineErrors  # argparse makes every subparser of its parser's class
+    from xlsearch.starter import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("schema", help="print the spec's JSON Schema (for editors and validators)",
+                       description="Print the JSON Schema of a sweep spec: every key with its type, default, "
+                       "bounds and description. Editors that read `# yaml-language-server: $schema=PATH` on a "
+                       "spec's first line complete and check its keys with it.")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of printing it")
+    p.set_defaults(func=cmd_schema)
     return parser
 
 
