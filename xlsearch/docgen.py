@@ -196,7 +196,7 @@ def _cell(text: str) -> str:
     if "\\|" not in text:
         text = text.replace("|", "\\|")
     parts = text.split("`")
-    return "`".join(p if i % 2 else p.replace("<", "&lt;") for i, p in enumerate(parts))
+    return "`".join(p if i % 2 else re.sub(r"<(?=[A-Za-z/!?])", "&lt;", p) for i, p in enumerate(parts))
 
 
 def spec_reference() -> str:
