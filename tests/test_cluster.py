@@ -280,8 +280,9 @@ def test_the_trial_asha_stops_gives_its_node_to_the_next_trial_within_seconds(tm
     first_trial, third_trial = (first_round[t] - started[t] for t in (order[0], order[2]))
     print(f"start -> round 1: first trial {first_trial:.1f} s, the one after the ASHA stop {third_trial:.1f} s; "
           f"ASHA stop -> its round 1: {first_round[order[2]] - stopped_at:.1f} s; worker groups waited {waits} s")
-    assert len(waits) >= 3 and None not in waits, f"a worker group gave up waiting for the node: {waits}"
-    assert max(waits) < 20, f"a worker group waited for the node: {waits}"
+    # One placement per trial, each placed at its first request: a group kept by the stopped trial
+    # would have made the third trial's first request give up (None) and ask again (a fourth).
+    assert len(waits) == 3 and None not in waits, f"a worker group gave up waiting for the node: {waits}"
 
 
 def _running(pid: int) -> bool:

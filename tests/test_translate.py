@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -29,6 +28,17 @@ XLSEARCH = [sys.executable, "-m", "xlsearch"]
 # `xlsearch translate` with chunks of 2 examples, so that a kill lands between chunks.
 SMALL_CHUNKS = ("import sys; import xlsearch.training.translate as t; t.CHUNK_EXAMPLES = 2; "
                 "from xlsearch.cli import main; sys.exit(main(sys.argv[1:]))")
+# The same, killed (SIGKILL, as the OOM killer or a lost node kills) as soon as its third chunk
+# is on disk: the kill lands between chunks 3 and 4 whatever the machine's load.
+KILLED_AFTER_THIRD_CHUNK = (
+    "import os, signal, sys; import xlsearch.training.translate as t; t.CHUNK_EXAMPLES = 2\n"
+    "write, written = t._write_whole, []\n"
+    "def counted(path, text):\n"
+    "    write(path, text)\n"
+    "    written.append(path)\n"
+    "    if len(written) == 3: os.kill(os.getpid(), signal.SIGKILL)\n"
+    "t._write_whole = counted\n"
+    "from xlsearch.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def lab_spec(storage: Path, **changes) -> dict:
@@ -88,22 +98,13 @@ def test_translate_writes_each_target_once_and_resumes_a_killed_run_where_it_sto
     assert (ref_folder / "done.json").is_file() and len(chunks(ref_folder)) == 8  # 16 examples, 2 per chunk
     # The same job killed after its third chunk: every chunk on disk is whole, none is marked done.
     spec = write_spec(tmp_path / "run", lab_spec(tmp_path / "run" / "store", target_languages=["de"]))
-    proc = subprocess.Popen([sys.executable, "-c", SMALL_CHUNKS, "translate", str(spec), "--quiet"], env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    deadline = time.time() + 240
-    folder = None
-    while time.time() < deadline and proc.poll() is None:
-        found = translation_folders(tmp_path / "run" / "store")
-        if found and (found[0] / "chunk-000002.jsonl").is_file():
-            folder = found[0]
-            break
-        time.sleep(0.02)
-    assert folder is not None, "the translation finished or failed before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_THIRD_CHUNK, "translate", str(spec), "--quiet"],
+                            env=env(), capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    [folder] = translation_folders(tmp_path / "run" / "store")
     written = chunks(folder)
     stamps_before = {n: (folder / n).stat().st_mtime_ns for n in written}
-    assert not (folder / "done.json").exists() and 3 <= len(written) < 8
+    assert not (folder / "done.json").exists() and len(written) == 3
     for name, text in written.items():
         rows = [json.loads(line) for line in text.splitlines()]
         assert len(rows) == 2 and all(len(r["parts"]) == 2 for r in rows), name  # whole, or absent

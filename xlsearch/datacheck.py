@@ -31,8 +31,10 @@ class SplitCount:
 
 
 def check_data(spec: SweepSpec) -> list[SplitCount]:
-    """Read and check every source the spec names or a trial will load; the counts, in the
-    order of the spec's languages. Raises :class:`SpecError` (one line)."""
+    """Check that the spec's hub models can be had (:func:`check_models`), then read and check
+    every source the spec names or a trial will load; the counts, in the order of the spec's
+    languages. Raises :class:`SpecError` (one line)."""
+    check_models(spec)
     task = get_task(spec.task)
     counted: dict[tuple[DataSource, str], int | None] = {}
     counts = []
@@ -71,6 +73,45 @@ def format_counts(counts: list[SplitCount], spec: SweepSpec | None = None) -> st
         used = f" (uses {limit})" if limit is not None and (c.examples is None or limit < c.examples) else ""
         by_lang.setdefault(c.lang, []).append(f"{c.role} {n}{used}")
     return "; ".join(f"{lang} {', '.join(parts)}" for lang, parts in by_lang.items())
+
+
+def check_models(spec: SweepSpec) -> None:
+    """The spec's model, and the translation model where translate-train uses one, when they are
+    hub ids: in the local hub cache, or the hub reachable (:mod:`xlsearch.hub`). Otherwise one
+    line, at once, naming the field: the hub clients would retry for half a minute."""
+    from xlsearch.space import uses_train_data
+    from xlsearch import keys
+
+    fields = [("model", spec.model)]
+    if uses_train_data(spec, keys.TRANSLATE_TRAIN):
+        fields.append(("translation.model", spec.translation.model))
+    for field, name in fields:
+        check_hub_model(field, name)
+
+
+def check_hub_model(field: str, name: str) -> None:
+    """One model name of the spec (``field``): nothing to do unless it is a hub id; a hub id
+    must be in the local cache when the hub's offline switch is on, and else the hub must
+    answer, or the cache hold it. Raises :class:`SpecError`."""
+    from xlsearch import hub
+    from xlsearch.models import ModelError, resolve_model
+
+    try:
+        ref = resolve_model(name)
+    except (ModelError, OSError, ValueError):
+        return  # not a model name here (perfect-translation) or one the spec's checks refuse
+    if ref.kind != "hub":
+        return
+    cached = hub.cached_file(ref.location, "config.json")
+    switch = hub.offline_switch()
+    if switch and not cached:
+        raise SpecError(field, name, f"hub model {ref.location!r} is not in the local hub cache and {switch} is set "
+                        "(only the cache is used): download it where the hub can be reached, give a local model "
+                        "directory, or unset the switch")
+    problem = None if switch else hub.unreachable()
+    if problem:
+        hint = ("it is in the local cache: set HF_HUB_OFFLINE=1 to use it" if cached else hub.WHAT_TO_DO)
+        raise SpecError(field, name, f"hub model {ref.location!r}: the hub cannot be reached ({problem}); {hint}")
 
 
 def _wanted(spec: SweepSpec) -> list[tuple[str, str]]:
@@ -139,14 +180,22 @@ def _hub_split_size(task: Task, lang: str, source: DataSource, field: str, value
         config = source.config or task.hub_config(source.hub, lang)
     except DataError as err:
         raise SpecError(field, value, str(err)) from None
+    from xlsearch import hub
+
     split = source.split or task.default_split
     where = f"{what} ({f'config {config!r}, ' if config else ''}split {split!r})"
+    problem = hub.unreachable()  # at once, before the hub client's retries
+    if problem:
+        raise SpecError(field, value, f"{where}: the hub cannot be reached ({problem}); {hub.WHAT_TO_DO}")
     try:
         builder = datasets.load_dataset_builder(source.hub, config)
-    except ConnectionError as err:  # offline mode, or no network: fails at once rather than retrying
-        offline = "HF_DATASETS_OFFLINE is set" if datasets.config.HF_DATASETS_OFFLINE else _first_line(err)
-        raise SpecError(field, value, f"{where} cannot be reached ({offline}); download the data and give a "
-                        "local `path:`, or run where the hub can be reached") from None
+    except ConnectionError as err:  # offline mode: only the local cache, which lacks it
+        switch = hub.offline_switch()
+        if switch:
+            raise SpecError(field, value, f"{where} is not in the local hub cache and {switch} is set (only the "
+                            "cache is used): download it where the hub can be reached and give a local `path:`, "
+                            "or unset the switch") from None
+        raise SpecError(field, value, f"{where} cannot be reached ({_first_line(err)}); {hub.WHAT_TO_DO}") from None
     except FileNotFoundError as err:  # DatasetNotFoundError and its kin
         raise SpecError(field, value, f"{where} was not found on the hub: {_first_line(err)}") from None
     except Exception as err:  # noqa: BLE001 - a bad config, a gated dataset, an unexpected hub answer

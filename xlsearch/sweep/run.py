@@ -75,20 +75,14 @@ def tracking_uri(spec: SweepSpec) -> str:
 def estimate_command(spec: SweepSpec, *, address: str | None, num_cpus: int | None = None,
                      verbose: bool = False, wait_for_nodes_s: float = DEFAULT_WAIT_FOR_NODES_S,
                      log: Callable[[str], None] = print):
-    import ray
+    from xlsearch.sweep.tuner import cluster_placement, estimate_sweep, ray_session
 
-    from xlsearch.sweep.tuner import cluster_placement, estimate_sweep, init_ray
-
-    init_ray(address, num_cpus, verbose)
-    try:
+    with ray_session(address, num_cpus, verbose, log):
         place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
         log(f"calibrating: a few optimizer steps and one eval batch of {spec.model} "
             f"({place.device_kind}, {place.cpus_per_worker:g} CPU per worker)...")
         est = dataclasses.replace(estimate_sweep(spec, place, local=not address),
                                   disk=disk_need_or_none(spec, place.concurrency, log))
-    finally:
-        if not address:
-            ray.shutdown()
     for line in est.lines():
         log(line)
     for problem in est.over_budget(spec):
@@ -106,85 +100,83 @@ def run_sweep(spec: SweepSpec, *, spec_path: Path | None = None, address: str | 
     MLflow runs end KILLED, the parent run ends KILLED with ``xlsearch.status`` = interrupted,
     summary.json says so and declares no best, and :class:`SweepInterrupted` is raised.
     """
-    import ray
-
     from xlsearch.sweep.callbacks import MLflowTracking, ProgressLines
     from xlsearch.sweep.stops import StopSignals, SweepInterrupted
     from xlsearch.sweep.disk import CheckpointPruning
-    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep, init_ray,
-                                      prepare_intermediate_tuning, prepare_translations)
+    from xlsearch.sweep.tuner import (TUNE_DIR_NAME, build_tuner, cluster_placement, estimate_sweep,
+                                      prepare_intermediate_tuning, prepare_translations, ray_session)
     from xlsearch.sweep.worker_groups import freeing_lost_worker_groups
     from xlsearch.tracking import Headline, SweepTracker
-    from xlsearch.tracking.secrets import aws_credentials_in_a_private_file, redact
+    from xlsearch.tracking.secrets import redact
     from xlsearch.training.loop import objective_name
 
     sweep_dir = spec.sweep_dir
     resuming = (sweep_dir / TUNE_DIR_NAME).is_dir()
-    init_ray(address, num_cpus, verbose)
-    stop = StopSignals().install()  # after ray.init, whose own SIGTERM handler aborts the process
+    stop = StopSignals()
     started = time.time()
     created_dir = False
     tracker = None
     try:
-        place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
-        log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
-            f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
-        if not resuming:
-            check_disk(spec, place.concurrency, log)
-        # The estimate exists to refuse an over-budget sweep; told to start anyway, the sweep
-        # spends no calibration trial on it (`xlsearch estimate` prints it), and the budget still
-        # stops the sweep at its cap.
-        if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours) and not allow_over_budget:
-            est = estimate_sweep(spec, place, local=not address)
-            log("estimate: " + "; ".join(est.lines()))
-            problems = est.over_budget(spec)
-            if problems:
-                raise BudgetExceeded(f"{problems[0]}; shrink the sweep, raise the budget, or pass --allow-over-budget "
-                                     "(the budget then still stops the sweep at its cap)")
-        created_dir = not sweep_dir.exists()
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        spec_copy = sweep_dir / "spec.yaml"
-        spec_copy.write_text(redact(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True)))
-        objective = objective_name(spec)
-        uri = tracking_uri(spec)
-        tracker = SweepTracker(uri, spec.tracking.experiment or spec.name, sweep_dir)
-        parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy, planned_trials=planned_trials(spec),
-                                     headline=Headline(**keys.headline(objective)))
-        prepare_intermediate_tuning(spec, place, log)
-        prepare_translations(spec, place, log)
-        callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
-                                    spec.training.rounds),
-                     ProgressLines(objective, spec.training.rounds, planned_trials(spec),
-                                   spec.scheduler.stop_wrong_language_above),
-                     CheckpointPruning(str(sweep_dir), objective, spec.checkpoints.keep_best,
-                                       spec.selection.soup_top_k)]
-        tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
-        if restored:
-            log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
-        # AWS keys out of the environment, else Tune copies them into Ray's logs
-        with stop.tune_running(), aws_credentials_in_a_private_file(), freeing_lost_worker_groups():
-            results = tuner.fit()
-        trials = trial_records(results)
-        soups = []
-        if stop.received is None:
-            from xlsearch.sweep.outcomes import classify
-            from xlsearch.sweep.soups import make_soups
+        with ray_session(address, num_cpus, verbose, log):
+            stop.install()  # after ray.init, whose own SIGTERM handler aborts the process
+            try:
+                place = cluster_placement(spec, on_cluster=bool(address), wait_s=wait_for_nodes_s, log=log)
+                log(f"sweep '{spec.name}': {spec.search.algorithm}, up to {place.concurrency} trials at a time, "
+                    f"{place.num_workers} worker(s) per trial, {place.gpus_per_worker:g} GPU per worker")
+                if not resuming:
+                    check_disk(spec, place.concurrency, log)
+                # The estimate exists to refuse an over-budget sweep; told to start anyway, the sweep
+                # spends no calibration trial on it (`xlsearch estimate` prints it), and the budget still
+                # stops the sweep at its cap.
+                if not resuming and (spec.budget.gpu_hours or spec.budget.wall_clock_hours) and not allow_over_budget:
+                    est = estimate_sweep(spec, place, local=not address)
+                    log("estimate: " + "; ".join(est.lines()))
+                    problems = est.over_budget(spec)
+                    if problems:
+                        raise BudgetExceeded(f"{problems[0]}; shrink the sweep, raise the budget, or pass "
+                                             "--allow-over-budget (the budget then still stops the sweep at its cap)")
+                created_dir = not sweep_dir.exists()
+                sweep_dir.mkdir(parents=True, exist_ok=True)
+                spec_copy = sweep_dir / "spec.yaml"
+                spec_copy.write_text(redact(yaml.safe_dump(spec.model_dump(), sort_keys=False, allow_unicode=True)))
+                objective = objective_name(spec)
+                uri = tracking_uri(spec)
+                tracker = SweepTracker(uri, spec.tracking.experiment or spec.name, sweep_dir)
+                parent = tracker.start_sweep(spec.name, spec.model_dump(), spec_copy,
+                                             planned_trials=planned_trials(spec),
+                                             headline=Headline(**keys.headline(objective)))
+                prepare_intermediate_tuning(spec, place, log)
+                prepare_translations(spec, place, log)
+                callbacks = [MLflowTracking(uri, spec.tracking.experiment or spec.name, str(sweep_dir), parent,
+                                            spec.training.rounds),
+                             ProgressLines(objective, spec.training.rounds, planned_trials(spec),
+                                           spec.scheduler.stop_wrong_language_above),
+                             CheckpointPruning(str(sweep_dir), objective, spec.checkpoints.keep_best,
+                                               spec.selection.soup_top_k)]
+                tuner, restored = build_tuner(spec, place, callbacks, sweep_dir)
+                if restored:
+                    log(f"resuming the sweep in {sweep_dir}: finished trials are kept, unfinished ones continue")
+                with stop.tune_running(), freeing_lost_worker_groups():
+                    results = tuner.fit()
+                trials = trial_records(results)
+                soups = []
+                if stop.received is None:
+                    from xlsearch.sweep.outcomes import classify
+                    from xlsearch.sweep.soups import make_soups
 
-            soups = make_soups(spec, place, tracker, classify(spec, trials, interrupted=False), log)
-        summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received, soups=soups)
-    except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
-        if tracker is not None and tracker.sweep_run_id is not None:
-            _close_open_trial_runs(tracker, "interrupted")
-            tracker.end_sweep("KILLED", tags={TAG_STATUS: "interrupted"})
-        raise
-    except BudgetExceeded:
-        if created_dir:
-            shutil.rmtree(sweep_dir, ignore_errors=True)
-        raise
+                    soups = make_soups(spec, place, tracker, classify(spec, trials, interrupted=False), log)
+                summary = _end_sweep(spec, tracker, trials, started, interrupted_by=stop.received, soups=soups)
+            except SweepInterrupted:  # before Tune ran, after it, or a second signal: no results to keep
+                if tracker is not None and tracker.sweep_run_id is not None:
+                    _close_open_trial_runs(tracker, "interrupted")
+                    tracker.end_sweep("KILLED", tags={TAG_STATUS: "interrupted"})
+                raise
+            except BudgetExceeded:
+                if created_dir:
+                    shutil.rmtree(sweep_dir, ignore_errors=True)
+                raise
     finally:
-        if not address:
-            ray.shutdown()
-        stop.restore()
+        stop.restore()  # after Ray's shutdown (the session's end)
     if summary["status"] == "interrupted":
         raise SweepInterrupted(stop.received, summary)
     bad_inputs = [t["bad_input"] for t in trials if t["bad_input"] is not None]

@@ -30,8 +30,10 @@ DRIVER_MEMORY_BYTES = 64 * 1024 * 1024
 # Train starts a PreemptionWatcher actor per worker group to log node drains for
 # ``ray.train.get_preemption_info``, which the trial loop does not read (a lost node is handled by
 # the restart from the last checkpoint): one process fewer per trial.
-RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_V2_ENABLED": "1",
-           "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
+# These are defaults: a value the user set in their environment wins (and the run says which
+# defaults it applied). Train V2 itself is required: the trials are built for it.
+RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
+RAY_REQUIRED_ENV = {"RAY_TRAIN_V2_ENABLED": "1"}
 # Tune saves the sweep's state (which trials finished) every ~10 s by default; a driver killed
 # in between re-runs trials that had finished. One second costs little next to trials of minutes.
 DRIVER_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
@@ -199,7 +201,43 @@ def cluster_placement(spec: SweepSpec, *, on_cluster: bool, wait_s: float, log: 
         request_resources(bundles=[])
 
 
-def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False) -> None:
+@contextmanager
+def ray_session(address: str | None, num_cpus: int | None = None, verbose: bool = False,
+                log: Callable[[str], None] = print):
+    """Ray for one command, the only way xlsearch starts or joins one: :func:`init_ray` with the
+    environment's secrets kept from Ray (:func:`xlsearch.tracking.secrets.secrets_kept_from_ray`:
+    none while Ray starts, the AWS keys out for the whole block, what trials need through
+    private files), and a local Ray shut down at the end."""
+    import ray
+
+    from xlsearch.tracking.secrets import secrets_kept_from_ray
+
+    with secrets_kept_from_ray(lambda: init_ray(address, num_cpus, verbose, log)):
+        try:
+            yield
+        finally:
+            if not address:
+                ray.shutdown()
+
+
+def ray_settings(log: Callable[[str], None] = print) -> dict[str, str]:
+    """Set xlsearch's Ray, Train and Tune settings in this process's environment where the user
+    has not set them (the user's own values win), say once which defaults were applied, and
+    return the settings Ray's workers get (their effective values)."""
+    applied = {k: v for k, v in {**RAY_ENV, **DRIVER_ENV}.items() if k not in os.environ}
+    for key, value in RAY_REQUIRED_ENV.items():
+        if os.environ.get(key, value) != value:
+            log(f"{key}={os.environ[key]} in the environment: xlsearch's trials run on Ray Train V2, so {key}={value}")
+        os.environ[key] = value
+    os.environ.update(applied)
+    if applied:
+        log("Ray settings: xlsearch's defaults " + ", ".join(f"{k}={v}" for k, v in applied.items())
+            + " (a value set in the environment wins)")
+    return {k: os.environ[k] for k in (*RAY_ENV, *RAY_REQUIRED_ENV)}
+
+
+def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False,
+             log: Callable[[str], None] = print) -> None:
     """Join ``address`` (``auto`` = the running cluster), or start a local Ray.
 
     The dashboard stays on: Train V2's ``PlacementGroupCleaner`` actors (the calibration trial's,
@@ -216,14 +254,14 @@ def init_ray(address: str | None, num_cpus: int | None = None, verbose: bool = F
 
     Workers' own logs reach the terminal only with ``verbose``: Ray Train logs every report
     in full; the sweep prints one line per round instead, and failures name their log file.
+
+    Commands call it through :func:`ray_session`, which keeps the environment's secrets from Ray.
     """
     import ray
 
-    for key, value in {**RAY_ENV, **DRIVER_ENV}.items():
-        os.environ.setdefault(key, value)
+    env_vars = ray_settings(log)
     if ray.is_initialized():
         return
-    env_vars = dict(RAY_ENV)
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env_vars}, "log_to_driver": verbose}
     if address:
         own = _bootstrap_address(address)

@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 # Names of secrets: a param/tag key or an environment variable name. "secret", "password",
 # "credential" and "api_key" may sit anywhere in the name; "token" and "auth" only as whole words,
@@ -59,39 +59,75 @@ def redact(text: str) -> str:
 TUNE_COPIED_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")
 _CREDENTIALS_FILE_KEYS = {"AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
                           "AWS_SESSION_TOKEN": "aws_session_token", "AWS_SECURITY_TOKEN": "aws_security_token"}
+# The hub token, which trials need to load a gated model or dataset: the hub client reads it from
+# the file HF_TOKEN_PATH names when the variable is not set.
+HUB_TOKENS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def secrets_in_environment() -> dict[str, str]:
+    """The secret variables of this process's environment: every name :func:`is_secret_name`
+    calls a secret whose value is a credential (not a flag), and the AWS keys Tune copies."""
+    return {k: v for k, v in os.environ.items()
+            if k in TUNE_COPIED_SECRETS or (is_secret_name(k) and len(v) >= _MIN_SECRET_LENGTH)}
+
+
+def _private_file(folder: str, name: str, text: str) -> str:
+    path = os.path.join(folder, name)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(text)
+    return path
 
 
 @contextmanager
-def aws_credentials_in_a_private_file() -> Iterator[None]:
-    """While the block runs, AWS credentials are not in this process's environment, so Ray
-    cannot copy them anywhere; the AWS SDKs (boto3 for MLflow's S3 artifacts, Arrow's S3
-    filesystem) find them in a credentials file readable by this user only, named by
-    ``AWS_SHARED_CREDENTIALS_FILE`` under the profile in use. The file is deleted and the
-    environment restored afterwards. Processes started before (a local Ray's workers) keep
-    their environment."""
-    found = {k: os.environ[k] for k in TUNE_COPIED_SECRETS if k in os.environ}
-    if not found:
-        yield
-        return
-    folder = tempfile.mkdtemp(prefix="xlsearch-aws-")  # 0700
-    path = os.path.join(folder, "credentials")
-    profile = os.environ.get("AWS_PROFILE", "default")
-    lines = [f"[{profile}]"] + [f"{_CREDENTIALS_FILE_KEYS[k]} = {v}" for k, v in found.items()]
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    saved_file = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-    for key in found:
-        del os.environ[key]
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = path
+def _environment(remove: list[str], add: dict[str, str]) -> Iterator[None]:
+    """The block runs with ``remove`` out of ``os.environ`` and ``add`` in; both put back after."""
+    saved = {k: os.environ.get(k) for k in [*remove, *add]}
+    for key in remove:
+        os.environ.pop(key, None)
+    os.environ.update(add)
     try:
         yield
     finally:
-        os.environ.update(found)
-        if saved_file is None:
-            os.environ.pop("AWS_SHARED_CREDENTIALS_FILE", None)
-        else:
-            os.environ["AWS_SHARED_CREDENTIALS_FILE"] = saved_file
-        shutil.rmtree(folder, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def secrets_kept_from_ray(starting_ray: Callable[[], Any]) -> Iterator[None]:
+    """The one guard between the environment's secrets and Ray: ``starting_ray`` (what starts or
+    joins Ray) runs with **no** secret in the environment, so no process Ray starts inherits one,
+    and the block after it (every piece of work the command hands to Ray: the budget's
+    calibration, intermediate tuning, translations, trials, soups) runs without the AWS keys,
+    which Tune copies into every trial's runtime environment and Ray writes to its logs.
+
+    What trials need still reaches them, through files readable by this user only that Ray
+    neither copies nor logs: the AWS keys through a credentials file (``AWS_SHARED_CREDENTIALS_FILE``,
+    under the profile in use; boto3 for MLflow's S3 artifacts and Arrow's S3 filesystem read it),
+    the hub token through a token file (``HF_TOKEN_PATH``). Processes of a local Ray inherit those
+    paths. The driver itself has every other secret back once Ray is up (MLflow's password, which
+    it alone uses). Everything is put back and the files deleted at the end."""
+    found = secrets_in_environment()
+    aws = {k: v for k, v in found.items() if k in TUNE_COPIED_SECRETS}
+    token = next((found[k] for k in HUB_TOKENS if k in found), None)
+    folder = tempfile.mkdtemp(prefix="xlsearch-secrets-") if aws or token else None  # 0700
+    channels: dict[str, str] = {}
+    try:
+        if aws:
+            profile = os.environ.get("AWS_PROFILE", "default")
+            lines = [f"[{profile}]"] + [f"{_CREDENTIALS_FILE_KEYS[k]} = {v}" for k, v in aws.items()]
+            channels["AWS_SHARED_CREDENTIALS_FILE"] = _private_file(folder, "credentials", "\n".join(lines) + "\n")
+        if token:
+            channels["HF_TOKEN_PATH"] = _private_file(folder, "hub_token", token)
+        with _environment(list(aws), channels):
+            with _environment([k for k in found if k not in aws], {}):
+                starting_ray()
+            yield
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def redact_values(value: Any) -> Any:
