@@ -202,6 +202,14 @@ def _final_by_group(a: Analysis):
     return ok.groupby("method", sort=True)
 
 
+def _saved(fig: plt.Figure, path: Path) -> plt.Figure:
+    """``fig`` laid out, written to ``path`` as PNG, and closed."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return fig
+
+
 def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
     """One panel per method: ``target/<lang>/<column>`` against LR, one line per target language
     (solid: no intermediate tuning; dashed: with); in a sweep over seeds the mean, with the
@@ -226,10 +234,7 @@ def plot_vs_lr(a: Analysis, column: str, ylabel: str, path: Path) -> plt.Figure:
             ax.set_ylim(-0.03, 1.03)
         ax.set_title(method)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return fig
+    return _saved(fig, path)
 
 
 def plot_learning_curves(a: Analysis, path: Path) -> plt.Figure:
@@ -244,10 +249,7 @@ def plot_learning_curves(a: Analysis, path: Path) -> plt.Figure:
     ax.set_ylabel(a.objective)
     ax.set_title("learning curves (dotted: stopped early by ASHA)")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return fig
+    return _saved(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,10 +443,7 @@ def plot_pareto_front(a: Analysis, path: Path) -> plt.Figure:
     ax.set_xlim(-0.03, 1.03)
     ax.set_title("source score against wrong-language rate")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return fig
+    return _saved(fig, path)
 
 
 def seeds_section(a: Analysis, metric_name: str) -> list[str]:
