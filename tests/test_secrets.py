@@ -138,3 +138,34 @@ def test_the_guard_keeps_every_secret_from_ray_and_hands_trials_their_channels(m
     assert planted["AWS_SECRET_ACCESS_KEY"] in credentials and token == planted["HF_TOKEN"] and mode == 0o600
     assert {k: os.environ[k] for k in planted} == planted and "HF_TOKEN_PATH" not in os.environ
     assert not Path(during["HF_TOKEN_PATH"]).exists()
+
+
+def test_a_users_own_ray_settings_win_and_the_defaults_applied_are_said_once(monkeypatch):
+    from xlsearch.sweep.tuner import ray_settings
+
+    monkeypatch.setenv("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "1.5")  # the user's, in their shell
+    monkeypatch.delenv("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", raising=False)
+    monkeypatch.delenv("TUNE_GLOBAL_CHECKPOINT_S", raising=False)
+    said = []
+    workers = ray_settings(said.append)
+    assert workers["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "1.5" == os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"]
+    assert workers["RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"] == "0" and workers["RAY_TRAIN_V2_ENABLED"] == "1"
+    assert len(said) == 1 and "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER=0" in said[0]
+    assert "TUNE_GLOBAL_CHECKPOINT_S=1" in said[0] and "HEALTH_CHECK" not in said[0]
+    assert ray_settings(said.append) == workers and len(said) == 1  # nothing more to apply: nothing said
+
+
+@pytest.mark.slow
+def test_the_workers_of_a_sweeps_ray_get_the_users_own_setting(tmp_path, monkeypatch):
+    """Ray's workers get what the user set (the runtime environment xlsearch gives them used to
+    carry its own default over it)."""
+    import ray
+
+    from xlsearch.sweep.tuner import ray_session
+
+    monkeypatch.setenv("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "1.5")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "token"))
+    (tmp_path / "token").write_text(secrets.token_hex(32))
+    with ray_session(None, num_cpus=1, log=lambda _: None):
+        seen = ray.get(ray.remote(lambda: os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")).remote())
+    assert seen == "1.5"
