@@ -271,3 +271,35 @@ def test_tiny_models_learn_the_objective(family, one_thread):
     # measured after 30 steps: 0.58, 0.60 and 0.07 of the first loss.
     assert math.isfinite(losses[0]) and losses[0] > 3.0
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_prefix_lm_cuts_a_text_in_two_between_a_quarter_and_three_quarters():
+    import random
+
+    from xlsearch.lm_objectives import prefix_lm
+
+    rng = random.Random(0)
+    cuts = set()
+    for _ in range(200):
+        first, rest = prefix_lm(list(range(20)), rng)
+        assert first + rest == list(range(20)) and 5 <= len(first) <= 15
+        cuts.add(len(first))
+    assert len(cuts) > 5  # uniform over the range, not one point
+    assert prefix_lm([7], rng) == ([], [7]) and prefix_lm([1, 2], rng) == ([1], [2])
+
+
+def test_prefix_lm_pairs_for_every_family_need_no_special_token():
+    import random
+
+    from xlsearch.lm_objectives import lm_examples
+    from xlsearch.models import load_model
+
+    for name in ("tiny-mt5", "tiny-mbart", "tiny-nllb"):
+        _, codec = load_model(name)
+        [(inputs, labels)] = lm_examples(["Das ist ein Haus am See, und es ist rot."], "de", codec, "prefix_lm", 64,
+                                         random.Random(0))
+        assert inputs[-1] == labels[-1] == codec.eos_token_id
+        lang = codec.language_token_id("de")
+        body = inputs[:-1] + labels[:-1] if lang is None else inputs[1:-1] + labels[1:-1]
+        text = codec.tokenizer.decode(body, skip_special_tokens=True)
+        assert text.replace(" ", "") == "DasisteinHausamSee,undesistrot."

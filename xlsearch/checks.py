@@ -312,9 +312,10 @@ def _check_intermediate_tuning(spec: SweepSpec, family: ModelFamily) -> None:
         if option == "none":
             continue
         expected = family.lm_objective
-        if option.objective not in ("auto", expected):
+        if option.objective not in ("auto", expected, "prefix_lm"):
             raise SpecError(f"search.intermediate_tuning[{i}].objective", option.objective,
-                            f"the {family.name} family pretrains with '{expected}' (or 'auto')")
+                            f"the {family.name} family pretrains with '{expected}' (or 'auto'); 'prefix_lm' fits "
+                            "every family")
         for j, code in enumerate(option.languages or []):
             _check_language(f"search.intermediate_tuning[{i}].languages[{j}]", code, family)
 

@@ -7,6 +7,12 @@ tuning and for `mix_target`'s denoising loss on target-language text.
 - ``denoising`` (mBART-50's text infilling, also used for NLLB-200): about 35% of the tokens,
   in spans of Poisson(3.5) lengths, are each replaced by one ``<mask>``; the target is the
   original text.
+- ``prefix_lm`` (language modelling as an encoder-decoder does it, T5's "LM adaptation"): the
+  input is the text's first part, cut at a random point between a quarter and three quarters
+  of its length, and the target is the rest. A model pretrained to fill spans learns from it
+  to write text that continues its input (Lester et al., EMNLP 2021, arXiv 2104.08691, LM-adapted
+  T5; Vu et al., EMNLP 2022, arXiv 2205.12647, for mT5 and zero-shot cross-lingual generation).
+  Any family can take it: it needs no special token.
 
 The objectives are pure functions of token-id lists and an explicit ``random.Random``, so one
 seed fixes every example; :func:`lm_examples` is the one place that touches a tokenizer.
@@ -19,7 +25,8 @@ from typing import Sequence
 
 from xlsearch.families import get_family
 
-OBJECTIVES = ("span_corruption", "denoising")
+OBJECTIVES = ("span_corruption", "denoising", "prefix_lm")
+PREFIX_SHARES = (0.25, 0.75)  # where prefix_lm cuts a text, as shares of its length
 # The published pretraining settings (mT5: Xue et al. 2021; mBART: Liu et al. 2020).
 NOISE_DENSITY, MEAN_SPAN_LENGTH = 0.15, 3.0
 MASK_RATIO, POISSON_LAMBDA = 0.35, 3.5
@@ -199,6 +206,20 @@ def denoising(ids: Sequence[int], mask_id: int, rng: random.Random, mask_ratio: 
     return _replace_spans(ids, spans, [mask_id] * len(spans)), ids
 
 
+def prefix_lm(ids: Sequence[int], rng: random.Random, shares: tuple[float, float] = PREFIX_SHARES
+              ) -> tuple[list[int], list[int]]:
+    """A body (no language token, no eos) cut in two -> (its first part, the rest). The cut is
+    uniform between ``shares`` of its length, and leaves at least one token on each side (a
+    body of one token: all of it is the target)."""
+    ids = list(ids)
+    if len(ids) < 2:
+        return [], ids
+    low = max(1, math.ceil(shares[0] * len(ids)))
+    high = min(len(ids) - 1, max(low, math.floor(shares[1] * len(ids))))
+    cut = rng.randint(low, high)
+    return ids[:cut], ids[cut:]
+
+
 # ---------------------------------------------------------------------------------------------
 # Texts -> model-ready pairs
 
@@ -211,7 +232,8 @@ def lm_examples(texts: Sequence[str], lang: str, codec, objective: str, max_leng
     labels are span corruption's pair (no language token). Bodies are truncated so both sides
     fit in ``max_length`` tokens; the objective's own marker tokens (sentinels, ``<mask>``)
     are dropped from the text first so they only ever mean "a span was here".
-    ``objective`` is ``"auto"`` (the family's), ``"span_corruption"`` or ``"denoising"``.
+    ``prefix_lm``: input ``[lang] first part </s>``, labels ``[lang] the rest </s>``.
+    ``objective`` is ``"auto"`` (the family's), ``"span_corruption"``, ``"denoising"`` or ``"prefix_lm"``.
     """
     objective = resolve_objective(objective, codec.family)
     lang_id = codec.language_token_id(lang)
@@ -224,9 +246,11 @@ def lm_examples(texts: Sequence[str], lang: str, codec, objective: str, max_leng
     if objective == "span_corruption":
         sentinels = sentinel_ids(codec.tokenizer)
         markers = set(sentinels)
-    else:
+    elif objective == "denoising":
         mask = mask_token_id(codec.tokenizer)
         markers = {mask}
+    else:
+        markers = set()
     bodies = codec.tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
     pairs = []
     for body in bodies:
@@ -236,6 +260,9 @@ def lm_examples(texts: Sequence[str], lang: str, codec, objective: str, max_leng
         if objective == "span_corruption":
             body = body[:_span_corruption_body_length(len(body), room, len(sentinels) - 1)]
             inputs, labels = span_corruption(body, sentinels, eos, rng)
+        elif objective == "prefix_lm":
+            first, rest = prefix_lm(body[:room - 1], rng)
+            inputs, labels = first + [eos], rest + [eos]
         else:
             body = body[:room - 1]
             noised, _ = denoising(body, mask, rng)

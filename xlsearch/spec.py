@@ -170,9 +170,10 @@ LearningRates = Annotated[
 class IntermediateTuningSpec(_Strict):
     """Language-model training of the pretrained model on unlabeled text, before the task."""
 
-    objective: Literal["auto", "span_corruption", "denoising"] = Field("auto", description=(
-        "The language-modelling objective: auto is the model family's own (span corruption for mT5, denoising "
-        "for mBART and NLLB)."))
+    objective: Literal["auto", "span_corruption", "denoising", "prefix_lm"] = Field("auto", description=(
+        "The language-modelling objective: auto is the model family's own pretraining objective (span corruption "
+        "for mT5, denoising for mBART and NLLB); prefix_lm (write the rest of a text from its start) fits every "
+        "family."))
     steps: Int = Field(1000, gt=0, le=10_000_000, description="Optimizer steps of intermediate tuning.")
     lr: Number = Field(1e-4, gt=0, le=1, description="Learning rate of intermediate tuning.")
     batch_size: Int = Field(8, gt=0, le=65_536, description="Batch size of intermediate tuning.")
@@ -234,7 +235,8 @@ class SearchSpec(_Strict):
     # label-free target wrong-language rate (minimised), as a multi-objective search.
     objectives: list[Literal["source_score", "wrong_language_rate"]] = Field(["source_score"], description=(
         "What the searcher optimises: the source dev score, and optionally the mean label-free target "
-        "wrong-language rate (a multi-objective search; not with a grid)."))
+        "wrong-language rate (a multi-objective search; not with a grid). ASHA ranks trials by the source score "
+        "alone in either case."))
 
     @field_validator("methods")
     @classmethod
