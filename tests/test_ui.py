@@ -2,9 +2,10 @@
 that stop it, a sweep folder that was moved, and the UI itself in a real browser (Debian's
 Chromium driven by Playwright's Python package; no browser is downloaded).
 
-The browser test writes the screenshots of the docs' MLflow page (docs/images/mlflow/), so a
-change of MLflow's UI shows in the docs; an image is replaced only when the page it shows has
-changed (:func:`save_screenshot`). ``XLSEARCH_SCREENSHOTS=DIR`` writes them to DIR instead.
+The browser test writes the screenshots of the docs' MLflow page (docs/images/mlflow/,
+:data:`DOCS_IMAGES`), so a change of MLflow's UI shows in the docs; an image is replaced only
+when the page it shows has changed (:func:`save_screenshot`). ``XLSEARCH_SCREENSHOTS=DIR``
+writes every screenshot to DIR instead.
 Without Chromium the test is skipped with the reason; with ``XLSEARCH_REQUIRE_BROWSER=1`` (which
 ``.ci/run`` exports) or ``CI=true`` it fails instead.
 """
@@ -34,6 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 XLSEARCH = [sys.executable, "-m", "xlsearch"]
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_SCREENSHOTS = REPO / "docs" / "images" / "mlflow"
+# The screenshots docs/mlflow.md shows; the test's others go to a temporary folder. To show one
+# more in the docs, name it here and in docs/mlflow.md.
+DOCS_IMAGES = {"runs_table.png", "score_vs_wrong_language.png"}
 # A screenshot replaces the committed one when more than this share of its pixels changed (a run's
 # own figures, times and chart points change a few; a redesigned page changes many), or its size.
 CHANGED_PIXELS = 0.02
@@ -178,7 +182,9 @@ def browser_or_skip():
 @pytest.fixture(scope="module")
 def finished_demo_sweep(tmp_path_factory, ray_env):  # noqa: F811
     """The smallest sweep that still shows the study's shape: three LRs of one method, one round
-    of 15 steps, run with `xlsearch run`, then moved to another folder (the original is gone)."""
+    of 15 steps, run with `xlsearch run`, then moved to another folder (the original is gone).
+    Without a browser the test that uses it skips (or fails) before the sweep is made."""
+    browser_or_skip()
     folder = tmp_path_factory.mktemp("ui-demo")
     raw = sweep_spec(folder / "results", name="ui-demo", scheduler="none", budget={"max_trials": 3},
                      subsample={"train": 128, "dev": 8, "unlabeled": 8})
@@ -198,8 +204,13 @@ def finished_demo_sweep(tmp_path_factory, ray_env):  # noqa: F811
 def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_factory):
     sync_playwright = browser_or_skip()
     sweep_dir = finished_demo_sweep
-    shots = Path(os.environ.get("XLSEARCH_SCREENSHOTS") or DOCS_SCREENSHOTS)
-    shots.mkdir(parents=True, exist_ok=True)
+    chosen = os.environ.get("XLSEARCH_SCREENSHOTS")
+    others = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    others.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> Path:
+        return DOCS_SCREENSHOTS / name if name in DOCS_IMAGES and not chosen else others / name
+
     client = SweepTracker(default_tracking_uri(sweep_dir), "ui-demo", sweep_dir).client
     experiment = client.get_experiment_by_name("ui-demo")
     runs = client.search_runs([experiment.experiment_id])
@@ -239,7 +250,7 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
         assert nav["Runs"] >= 1 and nav["Traces"] >= 1 and nav["Observability"] == nav["Evaluation"] == 0, \
             f"not the model-training view's navigation: {nav}"
         _close_assistant(page)
-        save_screenshot(page.screenshot(), shots / "runs_table.png")
+        save_screenshot(page.screenshot(), shot("runs_table.png"))
 
         # The charts: the study's section first, source score against wrong-language rate.
         page.goto(charts_url)
@@ -250,8 +261,8 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
         card_text = card.inner_text()
         assert "target_mean/wrong_language_rate" in card_text and "source_dev/rougeL" in card_text
         _close_assistant(page)
-        save_screenshot(page.screenshot(), shots / "charts.png")
-        save_screenshot(card.screenshot(), shots / "score_vs_wrong_language.png")
+        save_screenshot(page.screenshot(), shot("charts.png"))
+        save_screenshot(card.screenshot(), shot("score_vs_wrong_language.png"))
 
         # A trial's page: a chart per target language, and the artifacts of the moved folder.
         child = max(children, key=lambda r: r.data.metrics["source_dev/rougeL"])
@@ -261,14 +272,15 @@ def test_the_ui_tells_the_study_without_a_click(finished_demo_sweep, tmp_path_fa
             page.get_by_text(f"target/{lang}", exact=False).first.wait_for(timeout=60_000)
         page.get_by_text("target/de", exact=False).first.scroll_into_view_if_needed()
         _wait_for_plots(page, 3)
-        save_screenshot(page.screenshot(), shots / "trial_metrics.png")
+        save_screenshot(page.screenshot(), shot("trial_metrics.png"))
         page.goto(f"{trial_page}/artifacts?workflowType=machine_learning")
         page.get_by_text("samples", exact=True).first.wait_for(timeout=60_000)
         assert page.get_by_text("samples", exact=True).first.is_visible(), "the samples folder is not shown"
         assert page.get_by_text("No Artifacts Recorded").count() == 0
-        save_screenshot(page.screenshot(), shots / "trial_artifacts.png")
+        save_screenshot(page.screenshot(), shot("trial_artifacts.png"))
         browser.close()
-    print(f"screenshots in {shots}")
+    print(f"screenshots: {', '.join(sorted(DOCS_IMAGES))} in {DOCS_SCREENSHOTS if not chosen else others}; "
+          f"the others in {others}")
 
 
 def _wait_for_plots(page, n: int, timeout_s: float = 60) -> None:
