@@ -1,5 +1,5 @@
 """What the study's specs cost: trials, rounds, GPU-hours and wall-clock of each file in
-search_spaces/study/ (or of the specs given), as a Markdown table for the README.
+search_spaces/study/ (or of the specs given), as a Markdown table for docs/study.md.
 
     python benchmarks/study_estimates.py [SPEC ...] [--gpus 8] [--details]
 
@@ -69,7 +69,7 @@ from xlsearch.sweep.budget import estimate, intermediate_tuning_seconds  # noqa:
 STEP_TIMES = REPO / "benchmarks" / "h200_step_times.json"
 STUDY_DIR = REPO / "search_spaces" / "study"
 DEFAULT_GPUS = 8  # one 8-GPU node
-# The first line of the output, and the line README.md holds above the pasted table.
+# The first line of the output, and the line docs/study.md holds above the pasted table.
 MARKER = "<!-- study-estimates: the output of `python benchmarks/study_estimates.py` -->"
 
 

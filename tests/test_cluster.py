@@ -294,7 +294,7 @@ def _running(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_a_raylet_killed_in_the_rehearsal_takes_its_workers_with_it(tmp_path, cluster_env):
-    """The README rehearses a lost node with `kill -9` of a worker node's raylet, under
+    """docs/cluster.md rehearses a lost node with `kill -9` of a worker node's raylet, under
     `python -m xlsearch.rehearsal`: the node's Ray workers must stop with it, as they do when a
     machine is lost, instead of training on orphaned beside the trial's restart elsewhere."""
     rehearsal = Driver(["--workers", "1"], cluster_env, program=[sys.executable, "-m", "xlsearch.rehearsal"])

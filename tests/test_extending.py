@@ -90,7 +90,7 @@ def test_the_new_task_has_no_hub_default_so_missing_data_is_named(reverse_task, 
     assert info.value.field == "data.de.dev" and "reverse_words hub default has none" in info.value.allowed
 
 
-# --- the other recipes of the README's "Extending" section, each tried once ----------------------
+# --- the other recipes of docs/development.md's "Extending" section, each tried once ----------------------
 
 def test_a_method_defined_here_validates_and_trains_what_it_says(tmp_path, monkeypatch):
     from torch import nn

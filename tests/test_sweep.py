@@ -328,7 +328,7 @@ def test_the_sweep_keeps_the_best_trials_final_weights_and_nothing_of_the_others
         assert len(checkpoints) == 1, checkpoints  # Train keeps the last one only
         assert sorted(p.name for p in checkpoints[0].iterdir()) == [TRAINABLE_FILE, META_FILE]  # no optimizer state
         assert json.loads((checkpoints[0] / META_FILE).read_text())["round"] == rounds
-    # The bound the README states per kept trial: its final weights as estimated, and Train's
+    # The bound docs/sweeps.md states per kept trial: its final weights as estimated, and Train's
     # record of the run (the last round's metrics and sample outputs), under 64 kB here.
     weights = disk_need(spec, concurrency=2).weights
     used = sum(f.stat().st_size for f in runs.rglob("*") if f.is_file())

@@ -1,7 +1,7 @@
 """Evaluation metrics for zero-shot cross-lingual transfer: ROUGE, QA F1/EM and the
 language-of-output rates (how often a model answers in the wrong language).
 
-Each metric follows the field's reference scorer for the language (see the README's Metrics):
+Each metric follows the field's reference scorer for the language (see docs/reference/metrics.md):
 - ROUGE: English as Google's rouge-score tokenizes it; every other language as XL-Sum's
   multilingual scorer does (csebuetnlp/xl-sum ``multilingual_rouge_scoring``): Thai words by
   pythainlp, Burmese syllables, other scripts by its default path (letters of every script,

@@ -89,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def reap_lost_nodes(cluster, gone: set[str]) -> list[tuple[str, int, int]]:
     """Collect the exit of each worker node's processes that died (a raylet killed by hand, as
-    the README's rehearsal of a lost node does); returns ``(node id, raylet pid, exit code)`` for
+    docs/cluster.md's rehearsal of a lost node does); returns ``(node id, raylet pid, exit code)`` for
     each node whose raylet is newly gone.
 
     This process started the raylets, so a killed one stays a zombie until it is waited for; a
     Ray worker checks that its raylet lives with ``kill(pid, 0)``, which a zombie passes, so the
     lost node's Train worker went on training, orphaned, while Train restarted the trial on
-    another node (found by doing the README's walkthrough)."""
+    another node (found by doing docs/cluster.md's walkthrough)."""
     lost = []
     for node in cluster.worker_nodes:
         for kind, infos in node.all_processes.items():
