@@ -75,6 +75,7 @@ def test_the_stopper_ends_exactly_the_trials_above_it_and_its_decision_survives_
         outcomes[trial_id] = bool(above)
     assert outcomes[stopped_id] and sorted(outcomes.values()) == [False, False, True], outcomes
     assert summary["counts"][keys.STOPPED_WRONG_LANGUAGE] == 1 and summary["counts"]["finished"] == 2
+    assert {r["metrics"]["trial_id"]: r["outcome"] for r in summary["results"]}[stopped_id] == keys.STOPPED_WRONG_LANGUAGE
     assert summary["trial_rounds"] == 2 + 2 + int(stopped_round)
     assert summary["best"]["trial_id"] != stopped_id
     assert "1 stopped for answering in the wrong language" in second.stdout

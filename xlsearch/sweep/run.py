@@ -214,8 +214,8 @@ def _end_sweep(spec: SweepSpec, tracker, trials: list[dict[str, Any]], started: 
         # Rounds trained, over every trial: what the sweep cost in trial-rounds (ASHA and the
         # wrong-language stopper save them).
         "trial_rounds": sum(int(t["metrics"].get(keys.ROUND, 0)) for t in trials),
-        "best": best, "best_over_seeds": best_mean, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"]} for t in trials
-                                  if t["error"] is None and t["metrics"]],
+        "best": best, "best_over_seeds": best_mean, "translate_train_best": translate_best, "results": [{"config": t["config"], "metrics": t["metrics"], "outcome": t["outcome"]}
+                                              for t in trials if t["error"] is None and t["metrics"]],
         "failed": [{"trial_id": t["trial_id"], "config": t["config"], "rounds_done": int(t["metrics"].get(keys.ROUND, 0)),
                     "reason": t["reason"]} for t in trials if t["outcome"] == "failed"],
         "wall_clock_s": time.time() - started, "tracking_uri": tracker.tracking_uri,
