@@ -95,6 +95,23 @@ def test_the_best_finished_trials_are_kept_by_the_zero_shot_rule():
     assert keep_and_drop([record("d", 2, 90.0), record("h", 1, 95.0)], OBJECTIVE, 1) == ({"d"}, {"h"})
 
 
+def test_a_trial_that_may_join_a_soup_keeps_its_weights_before_its_groups_other_trials_end():
+    """With soups, the first trial of a group to end is kept though its group has no second
+    trial yet: the soup is made at the sweep's end, from the group's best trials then."""
+    def grouped(trial_id, score, lr, method="full", seed=0):
+        r = record(trial_id, 3, score, lr)
+        r["config"].update(method=method, seed=seed)
+        return r
+
+    first = [grouped("a", 50.0, 1e-3), grouped("x", 60.0, 1e-3, method="freeze_dec_emb"), grouped("y", 70.0, 1e-4,
+             method="freeze_dec_emb"), grouped("z", 10.0, 1e-2, method="freeze_dec_emb")]
+    keep, drop = keep_and_drop(first, OBJECTIVE, keep_best=0, soup_top_k=2)
+    assert keep == {"a", "x", "y"} and drop == {"z"}  # a: alone in its group so far; z: third of three
+    later = [*first, grouped("b", 40.0, 1e-4)]
+    assert keep_and_drop(later, OBJECTIVE, keep_best=0, soup_top_k=2)[0] == {"a", "b", "x", "y"}
+    assert keep_and_drop(first, OBJECTIVE, keep_best=0, soup_top_k=0)[0] == set()
+
+
 def test_a_finished_trial_resumes_from_its_weights_alone(tmp_path):
     """A kept trial's checkpoint loses its optimizer state; if Tune starts the trial again (its
     driver died in the second after it ended), the trial says its last round again from there."""

@@ -362,12 +362,13 @@ def _key(rows: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
                                      axis=1)
 
 
-def soup_plans(frame: pd.DataFrame, objective: str, top_k: int) -> list[dict[str, Any]]:
+def soup_plans(frame: pd.DataFrame, objective: str, top_k: int, min_members: int = 2) -> list[dict[str, Any]]:
     """The soups a sweep makes: in each seed and each group of its comparable zero-shot trials
     (the same method and method parameters, intermediate tuning; :func:`group_columns`), the
     ``top_k`` best usable trials by source dev score (ties to the lower LR, then the lower trial
-    id), where at least 2 are. Each plan: ``{"soup_id", "config", "members"}``; its id is stable
-    for the same group and seed. Reads no target label."""
+    id), where at least ``min_members`` are (a soup averages 2 or more; while the sweep runs,
+    1 says which trials may still be members). Each plan: ``{"soup_id", "config", "members"}``;
+    its id is stable for the same group and seed. Reads no target label."""
     import hashlib
 
     part = zero_shot_part(frame)
@@ -384,7 +385,7 @@ def soup_plans(frame: pd.DataFrame, objective: str, top_k: int) -> list[dict[str
     plans = []
     for (_, seed), group in rows.groupby(["_group", "_seed"], sort=True, dropna=False):
         best = _best_first(group.assign(_score=group[objective])).head(top_k)
-        if len(best) < 2:
+        if len(best) < max(1, min_members):
             continue
         config = {c: best.iloc[0][c] for c in columns if c in best and _present(best.iloc[0][c])}
         if _present(seed):

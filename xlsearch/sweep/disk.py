@@ -219,8 +219,8 @@ def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: 
                   soup_top_k: int = 0) -> tuple[set[str], set[str]]:
     """Of ended trials (``{"trial_id", "config", "metrics"}``, each with its last result), the
     ids whose final weights stay (the zero-shot rule's first ``keep_best``, and with soups the
-    trials each soup would average now: :func:`xlsearch.selection.soup_plans`) and those whose
-    checkpoints go."""
+    best ``soup_top_k`` of each group so far, which the soups made at the sweep's end may
+    average: :func:`xlsearch.selection.soup_plans`) and those whose checkpoints go."""
     from xlsearch.selection import soup_plans, trials_frame, translate_train_choice, zero_shot_ranking
 
     records = list(records)
@@ -229,8 +229,8 @@ def keep_and_drop(records: Iterable[dict[str, Any]], objective: str, keep_best: 
     keep = set(zero_shot_ranking(frame, objective)[:keep_best]) if not frame.empty and keep_best else set()
     if keep_best:  # and the translate-train arm's choice, the baseline beside them
         keep |= {translate_train_choice(frame, objective).trial_id} - {None}
-    if soup_top_k and not frame.empty:
-        keep |= {member for plan in soup_plans(frame, objective, soup_top_k) for member in plan["members"]}
+    if soup_top_k and not frame.empty:  # a group's first trials to end, before the others can join them
+        keep |= {member for plan in soup_plans(frame, objective, soup_top_k, min_members=1) for member in plan["members"]}
     return keep, ids - keep
 
 
