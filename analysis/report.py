@@ -104,6 +104,9 @@ def trial_label(row: pd.Series) -> str:
     config = {k: v for k, v in row.items() if (k in ("lr", "method", "intermediate_tuning", keys.TRAIN_DATA)
                                                 or str(k).startswith(f"{method}."))
               and v is not None and not (isinstance(v, float) and math.isnan(v))}
+    # A column holding NaN for other methods' rows is float: a rank of 16 reads 16.0 there.
+    config = {k: int(v) if k.startswith(f"{method}.") and isinstance(v, float) and v.is_integer() else v
+              for k, v in config.items()}
     try:
         return TrialParams.from_flat(config).label()
     except (KeyError, TypeError, ValueError):
