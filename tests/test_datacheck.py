@@ -40,7 +40,7 @@ def test_validate_prints_the_counts(tmp_path, capsys):
 def test_validate_counts_builtin_data_of_the_demo(capsys):
     assert main(["validate", str(REPO / "search_spaces" / "demo.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "examples: en train 400, dev 400 (uses 32); de dev 400 (uses 32), unlabeled 400 (uses 200);" in out
+    assert "examples: en train 400, dev 400 (uses 40); de dev 400 (uses 40), unlabeled 400 (uses 200);" in out
 
 
 def test_mix_target_needs_readable_unlabeled_text(tmp_path):
@@ -143,5 +143,5 @@ def test_hub_source_offline_is_one_line():
     raw = with_change("data.de.dev", {"hub": "google/xquad", "config": "xquad.de", "split": "validation"})
     with pytest.raises(SpecError) as info:
         check_data(parse_spec(raw))
-    assert info.value.field == "data.de.dev.hub" and "cannot be reached" in info.value.allowed
-    assert "\n" not in str(info.value)
+    assert info.value.field == "data.de.dev.hub" and "not in the local hub cache" in info.value.allowed
+    assert "HF_HUB_OFFLINE is set" in info.value.allowed and "\n" not in str(info.value)

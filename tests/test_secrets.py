@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -156,16 +157,15 @@ def test_a_users_own_ray_settings_win_and_the_defaults_applied_are_said_once(mon
 
 
 @pytest.mark.slow
-def test_the_workers_of_a_sweeps_ray_get_the_users_own_setting(tmp_path, monkeypatch):
+def test_the_workers_of_a_sweeps_ray_get_the_users_own_setting(ray_env):
     """Ray's workers get what the user set (the runtime environment xlsearch gives them used to
-    carry its own default over it)."""
-    import ray
-
-    from xlsearch.sweep.tuner import ray_session
-
-    monkeypatch.setenv("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "1.5")
-    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "token"))
-    (tmp_path / "token").write_text(secrets.token_hex(32))
-    with ray_session(None, num_cpus=1, log=lambda _: None):
-        seen = ray.get(ray.remote(lambda: os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")).remote())
-    assert seen == "1.5"
+    carry its own default over it). In a process of its own, as `xlsearch run` is: Ray keeps
+    its token and address per process."""
+    probe = ("import os, ray\n"
+             "from xlsearch.sweep.tuner import ray_session\n"
+             "with ray_session(None, num_cpus=1, log=lambda _: None):\n"
+             "    print('WORKER', ray.get(ray.remote(lambda: os.environ.get('RAY_TRAIN_HEALTH_CHECK_INTERVAL_S')).remote()))\n")
+    out = subprocess.run([sys.executable, "-c", probe], env={**ray_env, "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "1.5"},
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "WORKER 1.5" in out.stdout
