@@ -32,10 +32,12 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # Seconds each file's tests took with two test processes on the 2-CPU development machine
-# (2026-11-26), a hint for the order below; a file not listed counts 60 s per slow test.
+# (2026-11-26; the zero-shot, secrets and offline files 2026-12-07), a hint for the order below;
+# a file not listed counts 60 s per slow test.
 FILE_SECONDS = {"test_cluster.py": 600, "test_sweep.py": 480, "test_interrupts.py": 450,
-                "test_shared_machine.py": 315, "test_ui.py": 250, "test_workers.py": 180, "test_seeds.py": 150,
-                "test_translate.py": 130, "test_ray_errors.py": 110}
+                "test_zero_shot_sweep.py": 450, "test_secrets.py": 330, "test_shared_machine.py": 315,
+                "test_ui.py": 250, "test_workers.py": 180, "test_seeds.py": 150, "test_translate.py": 130,
+                "test_ray_errors.py": 110, "test_offline_hub.py": 90}
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -56,10 +56,12 @@ def budgeted_spec(storage: Path) -> dict:
     raw.update(name="secrets")
     raw["search"]["num_samples"] = 2
     raw["budget"] = {"max_trials": 2, "wall_clock_hours": 0.5}
-    raw["training"].update({"steps_per_round": 4, "rounds": 2})
+    raw["subsample"] = {"train": 64, "dev": 8, "unlabeled": 32}
+    raw["training"].update({"steps_per_round": 2, "rounds": 2, "max_input_length": 64, "max_output_length": 8,
+                            "eval_batch_size": 8})
     raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
-    raw["search"]["intermediate_tuning"] = ["none", {"objective": "span_corruption", "steps": 3, "batch_size": 4,
-                                                     "max_length": 64, "examples_per_language": 16, "name": "sc3"}]
+    raw["search"]["intermediate_tuning"] = ["none", {"objective": "span_corruption", "steps": 2, "batch_size": 4,
+                                                     "max_length": 32, "examples_per_language": 8, "name": "sc2"}]
     return raw
 
 

@@ -140,7 +140,8 @@ def test_a_multi_objective_search_completes_and_tags_its_pareto_front(tmp_path, 
     raw["scheduler"] = {"type": "asha", "grace_period": 1, "reduction_factor": 2}
     raw["selection"] = {"few_shot_examples": 0}
     raw["pivot_languages"] = []
-    raw["training"]["rounds"] = 1
+    raw["subsample"] = {"train": 200, "dev": 12, "unlabeled": 64}
+    raw["training"].update(rounds=1, steps_per_round=8)
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(raw))
     out = run_cli(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], ray_env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
