@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 WORLDS = {
     "now": {"denoising_share": 0.4, "gap_sentence_share": 0.4},  # the lab until now
     "sc_dn": {"denoising_share": 0.4, "gap_sentence_share": 0.0},
-    "sc_dn20": {"denoising_share": 0.2, "gap_sentence_share": 0.0},
+    "sc_gsg": {"denoising_share": 0.0, "gap_sentence_share": 0.4},
     "sc_only": {"denoising_share": 0.0, "gap_sentence_share": 0.0},  # mT5's own pretraining
 }
 IT = {"sc60": {"objective": "span_corruption", "steps": 60, "lr": 3e-4, "batch_size": 16, "max_length": 64,
@@ -76,7 +76,7 @@ def run_probe(spec: Path, world_dir: Path, method: str, lr: float, it: str, thre
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--worlds", default=",".join(WORLDS))
+    parser.add_argument("--worlds", default=",".join(WORLDS), help=f"of: {', '.join(WORLDS)}")
     parser.add_argument("--storage", default="~/xlsearch_results/lab-worlds")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)

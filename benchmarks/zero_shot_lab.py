@@ -3,7 +3,7 @@ run as it is and with the wrong-language stopper, then every selection rule's ch
 score and regret on each, as the docs' tables print them.
 
     xlsearch lab build                                   # once
-    python benchmarks/zero_shot_lab.py [--storage DIR] [--stop-above 0.5] [--reuse] [--num-cpus N]
+    python benchmarks/zero_shot_lab.py [--storage DIR] [--stop-above 0.5] [--reuse] [--only SWEEP] [--num-cpus N]
 
 The two sweeps run one after the other, each a whole `xlsearch run` (its own local Ray): first
 the spec as it is (``lab-full``), then the same spec with ``scheduler.stop_wrong_language_above``
@@ -100,12 +100,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stop-above", type=float, default=0.5, help="the stopper's threshold (default 0.5)")
     parser.add_argument("--reuse", action="store_true", help="analyze sweeps already in --storage, run nothing")
     parser.add_argument("--num-cpus", type=int, default=None)
+    parser.add_argument("--only", choices=["lab-full", "lab-full-stop"], default=None,
+                        help="run this one sweep (the other is read from --storage as --reuse does)")
     args = parser.parse_args(argv)
     storage = Path(args.storage).expanduser()
     specs = write_specs(storage, args.stop_above)
     walls = {}
     for name, spec in specs.items():
-        if not args.reuse:
+        if not args.reuse and args.only in (None, name):
             walls[name] = run(spec, args.num_cpus)
     print("\n| sweep | trials | trial-rounds trained | wall-clock (min) | soups |")
     print("|---|---|---|---|---|")
