@@ -112,6 +112,24 @@ def test_pretraining_mixes_three_objectives_and_gap_sentences_pick_the_lead():
     assert kinds == ["denoising"] * 4 + ["gap"] * 2 + ["span"] * 4
 
 
+# The recipe of `xlsearch lab build`, written out: every lab figure in the docs (the quickstart's
+# table, the lab's findings, the zero-shot rules' tables) comes from a model built with it, so a
+# change of objective mix, size or schedule must show in review beside the figures it changes
+# (re-measure them: benchmarks/lab_worlds.py, benchmarks/lab_findings.py, zero_shot_lab.py).
+LAB_RECIPE = {"steps": 500, "batch_size": 32, "lr": 1e-3, "d_model": 256, "d_ff": 1024, "d_kv": 64, "num_heads": 4,
+              "num_layers": 3, "max_length": 96, "paragraphs_per_person": 2, "denoising_share": 0.4,
+              "gap_sentence_share": 0.4, "summary_share": 0.9, "mixed_share": 0.0, "entity_pieces": True, "seed": 0}
+
+
+def test_the_labs_pretraining_recipe_is_the_one_its_figures_were_measured_with():
+    from dataclasses import asdict
+
+    from xlsearch.lab.pretrain import PretrainConfig
+
+    assert asdict(PretrainConfig()) == LAB_RECIPE, (
+        "the lab's pretraining recipe changed: re-measure the lab's figures in the docs, then update LAB_RECIPE")
+
+
 def test_lab_model_resolves_unbuilt_but_loading_says_how_to_build(tmp_path, monkeypatch):
     monkeypatch.setenv(LAB_DIR_ENV_VAR, str(tmp_path / "nothing"))
     ref = resolve_model("lab-mt5")
