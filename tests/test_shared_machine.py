@@ -20,6 +20,7 @@ import yaml
 
 from test_sweep import XLSEARCH, REPO, run_cli, sweep_spec  # noqa: F401  (ray_env is a fixture)
 from test_sweep import ray_env  # noqa: F401
+from test_secrets import leaks_in
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
@@ -121,16 +122,8 @@ def _plant_secrets() -> dict[str, str]:
 
 
 def _files_holding(planted: dict[str, str], folders: list[Path]) -> list[str]:
-    files = [p for folder in folders for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
-    assert any("runtime_env" in p.name for p in files)  # Ray's logs were searched too
-    leaks = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError:  # sockets, files Ray removed meanwhile
-            continue
-        leaks += [f"{name} in {path}" for name, value in planted.items() if value.encode() in data]
-    return leaks
+    assert any("runtime_env" in p.name for folder in folders for p in folder.rglob("*"))  # Ray's logs searched too
+    return leaks_in(planted, folders, {})
 
 
 @pytest.mark.slow
