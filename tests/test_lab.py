@@ -146,12 +146,30 @@ def test_lab_spec_validates_without_a_built_lab(tmp_path, monkeypatch, capsys):
     assert "4 trials" in capsys.readouterr().out
 
 
-def test_lab_build_refuses_a_bad_step_count(tmp_path, capsys):
+@pytest.mark.parametrize("args, words", [
+    (["--steps", "0"], "--steps 0"),
+    (["--denoising-share", "-0.1"], "--denoising-share -0.1: a share of the paragraphs, from 0 to 1"),
+    (["--gap-sentence-share", "nan"], "--gap-sentence-share nan: a share"),
+    (["--gap-sentence-share", "0.7"], "--denoising-share 0.4 and --gap-sentence-share 0.7: together at most 1"),
+])
+def test_lab_build_refuses_a_bad_step_count_or_mix_in_one_line(tmp_path, capsys, args, words):
     from xlsearch.cli import main
 
-    assert main(["lab", "build", "--storage", str(tmp_path / "lab"), "--steps", "0"]) == 2
-    assert "--steps 0" in capsys.readouterr().err
+    assert main(["lab", "build", "--storage", str(tmp_path / "lab"), *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "lab").exists()
+
+
+def test_lab_build_pretrains_with_the_mix_asked_for(tmp_path, monkeypatch):
+    """`--denoising-share 0 --gap-sentence-share 0`: mT5's recipe, span corruption alone."""
+    import xlsearch.lab.pretrain as pretrain
+    from xlsearch.cli import main
+
+    built = []
+    monkeypatch.setattr(pretrain, "build_lab", lambda directory, config, progress: built.append(config))
+    assert main(["lab", "build", "--storage", str(tmp_path), "--denoising-share", "0", "--gap-sentence-share", "0"]) == 0
+    assert replace(pretrain.PretrainConfig(), denoising_share=0.0, gap_sentence_share=0.0) == built[0]
 
 
 @pytest.fixture(scope="module")

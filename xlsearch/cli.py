@@ -481,7 +481,18 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps {args.steps}: a positive number of pretraining steps")
-    config = PretrainConfig() if args.steps is None else replace(PretrainConfig(), steps=args.steps)
+    changes = {name: value for name, value in (("steps", args.steps), ("denoising_share", args.denoising_share),
+                                               ("gap_sentence_share", args.gap_sentence_share)) if value is not None}
+    for name in ("denoising_share", "gap_sentence_share"):
+        value = changes.get(name)
+        if value is not None and not 0 <= value <= 1:
+            raise UsageError(f"--{name.replace('_', '-')} {value:g}: a share of the paragraphs, from 0 to 1")
+    default = PretrainConfig()
+    denoising, gap = (changes.get(name, getattr(default, name)) for name in ("denoising_share", "gap_sentence_share"))
+    if denoising + gap > 1:
+        raise UsageError(f"--denoising-share {denoising:g} and --gap-sentence-share {gap:g}: together at most 1 "
+                         "(the rest of the paragraphs get span corruption)")
+    config = replace(default, **changes)
     directory = Path(args.storage).expanduser() if args.storage else lab_dir()
     build_lab(directory, config, progress=not args.quiet)
     if directory.resolve() != lab_dir().resolve():
@@ -615,6 +626,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--storage", metavar="DIR", help="where the lab goes (default: $XLSEARCH_LAB_DIR, "
                    "else ~/xlsearch_results/lab); lab-mt5 is read from DIR/model via XLSEARCH_LAB_DIR")
     q.add_argument("--steps", type=int, help="pretraining steps (default: the lab's schedule)")
+    q.add_argument("--denoising-share", type=float, metavar="SHARE",
+                   help="share of the pretraining paragraphs given mBART's denoising (default: 0.4)")
+    q.add_argument("--gap-sentence-share", type=float, metavar="SHARE",
+                   help="share given PEGASUS's gap sentences (default: 0.4); the rest get span corruption, "
+                        "so 0 and 0 pretrain as mT5 does (docs/lab.md: what each mix was measured to do)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_lab)
 
