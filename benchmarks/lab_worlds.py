@@ -3,6 +3,7 @@ each as the quickstart does, without and with intermediate tuning, so that a lev
 what it was measured to do.
 
     python benchmarks/lab_worlds.py [--worlds now,sc_dn,sc_only] [--storage DIR] [--threads 2]
+                                    [--probes full:1e-4:plm60lo,...]
 
 Each world is built into ``--storage/WORLD`` (``xlsearch lab build``'s code, in this process,
 torch with ``--threads`` threads), then probed with `xlsearch trial` (one process per trial, no
@@ -12,6 +13,7 @@ Ray, ``--threads`` threads too) on `search_spaces/lab.yaml`'s data and training,
   span corruption (mT5's pretraining objective, the lab's intermediate tuning until now) and
   with 60 steps of ``prefix_lm`` (language modelling: write the rest of a paragraph from its
   start, on the target languages' text);
+- ``full`` at lr 1e-4 after a gentler ``prefix_lm`` (``plm60lo``: 60 steps at lr 1e-4);
 - ``full`` at 1e-3 (where the study's model answers in the source language), ``freeze_dec_emb``
   at 1e-3, and ``adapters`` (LoRA rank 16) at 1e-3 without and with ``prefix_lm``.
 
@@ -40,12 +42,16 @@ WORLDS = {
     "sc_dn": {"denoising_share": 0.4, "gap_sentence_share": 0.0},
     "sc_gsg": {"denoising_share": 0.0, "gap_sentence_share": 0.4},
     "sc_only": {"denoising_share": 0.0, "gap_sentence_share": 0.0},  # mT5's own pretraining
+    "sc_light": {"denoising_share": 0.15, "gap_sentence_share": 0.15},
 }
 IT = {"sc60": {"objective": "span_corruption", "steps": 60, "lr": 3e-4, "batch_size": 16, "max_length": 64,
                "examples_per_language": 300, "name": "sc60"},
       "plm60": {"objective": "prefix_lm", "steps": 60, "lr": 3e-4, "batch_size": 16, "max_length": 64,
-                "examples_per_language": 300, "name": "plm60"}}
-PROBES = [("full", 1e-4, "none"), ("full", 1e-4, "sc60"), ("full", 1e-4, "plm60"), ("full", 1e-3, "none"),
+                "examples_per_language": 300, "name": "plm60"},
+      "plm60lo": {"objective": "prefix_lm", "steps": 60, "lr": 1e-4, "batch_size": 16, "max_length": 64,
+                  "examples_per_language": 300, "name": "plm60lo"}}
+PROBES = [("full", 1e-4, "none"), ("full", 1e-4, "sc60"), ("full", 1e-4, "plm60"), ("full", 1e-4, "plm60lo"),
+          ("full", 1e-3, "none"),
           ("freeze_dec_emb", 1e-3, "none"), ("adapters", 1e-3, "none"), ("adapters", 1e-3, "plm60")]
 
 
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worlds", default=",".join(WORLDS), help=f"of: {', '.join(WORLDS)}")
     parser.add_argument("--storage", default="~/xlsearch_results/lab-worlds")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--probes", help="only these, as METHOD:LR:IT[,...] (default: all of PROBES)")
     args = parser.parse_args(argv)
     import torch
 
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
             build_lab(world_dir, replace(PretrainConfig(), **WORLDS[name]), progress=False, log=lambda _: None)
         record = json.loads(meta.read_text())
         spec = probe_spec(world_dir)
-        for method, lr, it in PROBES:
+        probes = PROBES if not args.probes else [(m, float(lr), it) for m, lr, it in
+                                                 (p.split(":") for p in args.probes.split(","))]
+        for method, lr, it in probes:
             found = run_probe(spec, world_dir, method, lr, it, args.threads)
             print(f"| {name} | {record['seconds']:.0f} | {record['heldout_loss']:.2f} | {method} {lr:g} it={it} | "
                   f"{found['source']:.1f} | {found['target']:.1f} | {found['em']:.1f} | {100 * found['wrong']:.0f}% |",
