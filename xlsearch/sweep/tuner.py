@@ -36,7 +36,12 @@ RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2", "RAY_TRAIN_ENABLE_PREEMPT
 RAY_REQUIRED_ENV = {"RAY_TRAIN_V2_ENABLED": "1"}
 # Tune saves the sweep's state (which trials finished) every ~10 s by default; a driver killed
 # in between re-runs trials that had finished. One second costs little next to trials of minutes.
-DRIVER_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
+# A local Ray's log monitor (a process this driver starts) lists its log folder again every 0.1 s
+# until the folder holds 1000 files, then every 0.5 s, for logs a sweep shows only with --verbose.
+# With the threshold at 0 it lists every 0.5 s from the start (a new worker's log reaches the
+# terminal up to 0.5 s later): 6% less CPU and wall-clock for a small sweep on 2 cores
+# (benchmarks/sweep_cpu.py, docs/benchmarks.md).
+DRIVER_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1", "RAY_LOG_MONITOR_MANY_FILES_THRESHOLD": "0"}
 
 
 class ResourcesError(ValueError):
