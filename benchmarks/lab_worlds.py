@@ -44,12 +44,16 @@ WORLDS = {
     "sc_only": {"denoising_share": 0.0, "gap_sentence_share": 0.0},  # mT5's own pretraining
     "sc_light": {"denoising_share": 0.15, "gap_sentence_share": 0.15},
 }
-IT = {"sc60": {"objective": "span_corruption", "steps": 60, "lr": 3e-4, "batch_size": 16, "max_length": 64,
-               "examples_per_language": 300, "name": "sc60"},
-      "plm60": {"objective": "prefix_lm", "steps": 60, "lr": 3e-4, "batch_size": 16, "max_length": 64,
-                "examples_per_language": 300, "name": "plm60"},
-      "plm60lo": {"objective": "prefix_lm", "steps": 60, "lr": 1e-4, "batch_size": 16, "max_length": 64,
-                  "examples_per_language": 300, "name": "plm60lo"}}
+
+
+def it_setting(name: str, objective: str, lr: float) -> dict:
+    """One intermediate tuning of the probes: 60 steps on 300 texts per target language."""
+    return {"objective": objective, "steps": 60, "lr": lr, "batch_size": 16, "max_length": 64,
+            "examples_per_language": 300, "name": name}
+
+
+IT = {name: it_setting(name, objective, lr) for name, objective, lr in
+      [("sc60", "span_corruption", 3e-4), ("plm60", "prefix_lm", 3e-4), ("plm60lo", "prefix_lm", 1e-4)]}
 PROBES = [("full", 1e-4, "none"), ("full", 1e-4, "sc60"), ("full", 1e-4, "plm60"), ("full", 1e-4, "plm60lo"),
           ("full", 1e-3, "none"),
           ("freeze_dec_emb", 1e-3, "none"), ("adapters", 1e-3, "none"), ("adapters", 1e-3, "plm60")]
